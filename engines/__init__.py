@@ -1,0 +1,1 @@
+"""motionllm.engines: ONNX export, ONNX Runtime CPU inference and TensorRT compilation."""

@@ -1,0 +1,1 @@
+"""motionllm.models: the learned models (motion tokenizer, evaluator, motion-language LLM)."""

@@ -1,0 +1,51 @@
+"""The `motionllm` command. Each subcommand lives beside the code it drives and registers itself here.
+
+A command module defines `add_parser(subparsers)`, which adds its parser and sets `func=run`, where
+`run(args) -> int` returns the exit code. Modules keep heavy imports (torch, mediapipe, rclpy) inside
+`run`, so `motionllm --help` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from motionllm import __version__
+from motionllm.errors import MotionLLMError
+
+# Order is the order shown by --help.
+COMMAND_MODULES = (
+    "motionllm.motion.convert",
+    "motionllm.motion.render",
+    "motionllm.corpus.cli",
+    "motionllm.quickstart",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="motionllm",
+        description="Motion-language tools for robots: motion data, models, retargeting, ROS 2 bring-up.",
+    )
+    parser.add_argument("--version", action="version", version=f"motionllm {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except MotionLLMError as exc:
+        print(f"motionllm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"motionllm {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

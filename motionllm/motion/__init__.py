@@ -1,0 +1,1 @@
+"""Motion-data core: the SMPL-22 skeleton, the HumanML3D representation, file formats, rendering."""

@@ -1,0 +1,110 @@
+"""`motionllm quickstart`: the main job on the embedded defaults, run by scripts/setup.sh.
+
+Builds what the rest of the system stands on, skipping every step whose result is already there:
+1. the embedded motion-language corpus (HumanML3D format) under data/corpus;
+2. its physical-plausibility validation report;
+3. rendered examples (corpus clips with their captions, and the real HumanML3D sample) under outputs/.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from motionllm.errors import MotionLLMError
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SAMPLE = REPO.parent / "shared" / "data" / "humanml3d_sample" / "new_joints_012314.npy"
+
+
+def _step(message: str) -> None:
+    print(f"[quickstart] {message}", file=sys.stderr, flush=True)
+
+
+def _cli(*argv: str) -> None:
+    from motionllm.cli import main
+
+    code = main(list(argv))
+    if code != 0:
+        raise MotionLLMError(f"step `motionllm {' '.join(argv)}` failed with exit code {code}")
+
+
+def corpus_is_complete(corpus: Path, count: int, seed: int) -> bool:
+    meta_path = corpus / "meta.json"
+    if not meta_path.is_file():
+        return False
+    meta = json.loads(meta_path.read_text())
+    return meta.get("count") == count and meta.get("seed") == seed
+
+
+def build_corpus(corpus: Path, count: int, seed: int) -> None:
+    if corpus_is_complete(corpus, count, seed):
+        _step(f"corpus: {corpus} already has {count} motions (seed {seed}), skipping")
+        return
+    partial = corpus.with_name(corpus.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    _step(f"corpus: generating {count} motions into {corpus}")
+    _cli("corpus", "--out", str(partial), "--count", str(count), "--seed", str(seed))
+    shutil.rmtree(corpus, ignore_errors=True)
+    partial.rename(corpus)
+
+
+def render_examples(corpus: Path, out_dir: Path, n_examples: int) -> list[Path]:
+    import numpy as np
+
+    from motionllm.motion.dataset import read_split, read_texts
+    from motionllm.motion.render import render_motion
+
+    written = []
+    for motion_id in read_split(corpus / "test.txt")[:n_examples]:
+        target = out_dir / f"corpus_{motion_id}.gif"
+        if not target.exists():
+            caption = read_texts(corpus / "texts" / f"{motion_id}.txt")[0].text
+            render_motion(np.load(corpus / "new_joints" / f"{motion_id}.npy"), target, title=caption)
+        written.append(target)
+    if SHARED_SAMPLE.is_file():
+        target = out_dir / "humanml3d_sample_012314.gif"
+        if not target.exists():
+            render_motion(np.load(SHARED_SAMPLE), target, title="real HumanML3D clip 012314")
+        written.append(target)
+    return written
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "quickstart",
+        help="run the main job on the embedded defaults (what scripts/setup.sh runs)",
+        description="Build the embedded corpus, validate it and render examples. Finished steps are skipped.",
+    )
+    p.add_argument("--data-dir", type=Path, default=REPO / "data", help="where datasets go (default: data/)")
+    p.add_argument("--out-dir", type=Path, default=REPO / "outputs", help="reports and renders (default: outputs/)")
+    p.add_argument("--count", type=int, default=20000, help="corpus size (default 20000)")
+    p.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    p.add_argument("--examples", type=int, default=3, help="corpus clips to render (default 3)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    corpus = args.data_dir / "corpus"
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    build_corpus(corpus, args.count, args.seed)
+
+    report = args.out_dir / "corpus_validation.json"
+    _step(f"validate: checking every clip, report in {report}")
+    from motionllm.cli import main
+
+    with open(report, "w") as sink:
+        saved, sys.stdout = sys.stdout, sink
+        try:
+            code = main(["corpus", "--validate", str(corpus), "--json"])
+        finally:
+            sys.stdout = saved
+    _step("validate: all clips pass" if code == 0 else f"validate: some clips FAIL (see {report})")
+
+    _step("render: drawing examples")
+    for path in render_examples(corpus, args.out_dir, args.examples):
+        print(path)
+    _step(f"done: corpus in {corpus}, renders and reports in {args.out_dir}")
+    return code

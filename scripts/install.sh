@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Create .venv at the repository root and install the pinned dependencies, the library (editable) and
+# the ROS 2 package. Idempotent: a second run with unchanged requirements returns in about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+if [ ! -x .venv/bin/python ]; then
+    echo "[install] creating .venv with $PYTHON" >&2
+    "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.motionllm-install-stamp
+inputs="requirements.txt pyproject.toml setup.py ros2_ws/src/motionllm_ros/setup.py ros2_ws/src/motionllm_ros/package.xml"
+digest=$(cat $inputs 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+    echo "[install] .venv is up to date" >&2
+    exit 0
+fi
+
+echo "[install] installing pinned dependencies (first time: a few minutes)" >&2
+.venv/bin/python -m pip install --disable-pip-version-check -q --upgrade pip setuptools wheel
+.venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
+.venv/bin/python -m pip install --disable-pip-version-check -q --no-deps -e . -e ros2_ws/src/motionllm_ros
+.venv/bin/python -c "import motionllm, motionllm.models, motionllm_ros, rclpy, torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+echo "$digest" > "$stamp"
+echo "[install] done" >&2
