@@ -1,0 +1,184 @@
+"""numpy <-> standard ROS 2 messages, shared by every node. Pure functions: no node, no DDS.
+
+Conventions (see docs/ros.md):
+- Motion coordinates are the library's canonical ones, unchanged: metres, Y up, the person facing +Z
+  at frame 0. Messages carry them in `frame_id` (default "motion"); a viewer with a Z-up fixed frame
+  needs a static transform rotating +90 degrees about X (quaternion x=w=sqrt(1/2)).
+- A skeleton frame is a geometry_msgs/PoseArray of 22 poses in T2M joint order
+  (motionllm.motion.skeleton.JOINT_NAMES) with identity orientations: positions are all we know.
+- A whole motion is a std_msgs/Float32MultiArray, row-major (T, 22, 3), with layout dims
+  ("time", T), ("joint", 22), ("xyz", 3) and a fourth dim of size 1 labelled "fps=<rate>" that
+  carries the frame rate; data_offset is 0. A size-1 dim does not change the indexing, so generic
+  tools still read the array correctly.
+- Images are sensor_msgs/Image in rgb8, bgr8 or mono8, uint8, rows packed or padded per `step`.
+
+Big arrays go through bytes (array.array from a buffer, np.frombuffer back), never per-element
+Python loops. Malformed messages raise MotionFormatError with a one-line reason.
+"""
+from __future__ import annotations
+
+import array
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point, Pose, PoseArray
+from sensor_msgs.msg import Image
+from std_msgs.msg import ColorRGBA, Float32MultiArray, Header, MultiArrayDimension
+from visualization_msgs.msg import Marker, MarkerArray
+
+from motionllm.errors import MotionFormatError
+from motionllm.motion.skeleton import NUM_JOINTS, PARENTS
+
+DEFAULT_FRAME_ID = "motion"
+MOTION_DIM_LABELS = ("time", "joint", "xyz")
+FPS_LABEL_PREFIX = "fps="
+IMAGE_CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
+
+# (parent, child) for the 21 bones, in joint order.
+BONES = tuple((parent, child) for child, parent in enumerate(PARENTS) if parent >= 0)
+
+
+def make_header(stamp: Time | None = None, frame_id: str = DEFAULT_FRAME_ID) -> Header:
+    return Header(stamp=stamp if stamp is not None else Time(), frame_id=frame_id)
+
+
+def _check_frame(joints: np.ndarray) -> np.ndarray:
+    joints = np.asarray(joints)
+    if joints.shape != (NUM_JOINTS, 3):
+        raise MotionFormatError(f"skeleton frame: expected shape (22, 3), got {joints.shape}")
+    return joints
+
+
+# --- one skeleton frame <-> geometry_msgs/PoseArray ---------------------------------------------
+
+def joints_to_pose_array(joints: np.ndarray, stamp: Time | None = None,
+                         frame_id: str = DEFAULT_FRAME_ID) -> PoseArray:
+    """(22, 3) joint positions -> PoseArray with 22 identity-oriented poses in T2M order."""
+    joints = _check_frame(joints).astype(np.float64)
+    msg = PoseArray(header=make_header(stamp, frame_id))
+    msg.poses = [Pose() for _ in range(NUM_JOINTS)]  # Pose() has the identity orientation
+    for pose, (x, y, z) in zip(msg.poses, joints.tolist()):
+        pose.position.x, pose.position.y, pose.position.z = x, y, z
+    return msg
+
+
+def pose_array_to_joints(msg: PoseArray) -> np.ndarray:
+    """PoseArray of 22 poses -> (22, 3) float32 positions (orientations are ignored)."""
+    if len(msg.poses) != NUM_JOINTS:
+        raise MotionFormatError(f"skeleton PoseArray: expected 22 poses, got {len(msg.poses)}")
+    return np.array([(p.position.x, p.position.y, p.position.z) for p in msg.poses], dtype=np.float32)
+
+
+# --- a whole motion <-> std_msgs/Float32MultiArray ------------------------------------------------
+
+def motion_to_multiarray(joints: np.ndarray, fps: float) -> Float32MultiArray:
+    """(T, 22, 3) motion at `fps` -> Float32MultiArray with dims time/joint/xyz/fps=<fps>."""
+    joints = np.asarray(joints)
+    if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
+        raise MotionFormatError(f"motion: expected shape (T, 22, 3), got {joints.shape}")
+    if not fps > 0:
+        raise MotionFormatError(f"motion: fps must be positive, got {fps}")
+    frames = joints.shape[0]
+    msg = Float32MultiArray()
+    sizes = (frames, NUM_JOINTS, 3)
+    strides = (frames * NUM_JOINTS * 3, NUM_JOINTS * 3, 3)
+    msg.layout.dim = [MultiArrayDimension(label=label, size=size, stride=stride)
+                      for label, size, stride in zip(MOTION_DIM_LABELS, sizes, strides)]
+    msg.layout.dim.append(MultiArrayDimension(label=f"{FPS_LABEL_PREFIX}{float(fps):g}", size=1, stride=1))
+    msg.layout.data_offset = 0
+    msg.data = array.array("f", np.ascontiguousarray(joints, dtype=np.float32).tobytes())
+    return msg
+
+
+def multiarray_to_motion(msg: Float32MultiArray) -> tuple[np.ndarray, float]:
+    """Float32MultiArray written by `motion_to_multiarray` -> ((T, 22, 3) float32 copy, fps)."""
+    dims = list(msg.layout.dim)
+    labels = tuple(d.label for d in dims[:3])
+    if len(dims) != 4 or labels != MOTION_DIM_LABELS or not dims[3].label.startswith(FPS_LABEL_PREFIX):
+        got = [d.label for d in dims]
+        raise MotionFormatError(f"motion message: expected dims ['time', 'joint', 'xyz', 'fps=<rate>'], got {got}")
+    try:
+        fps = float(dims[3].label[len(FPS_LABEL_PREFIX):])
+    except ValueError:
+        raise MotionFormatError(f"motion message: cannot read the frame rate from {dims[3].label!r}") from None
+    if not fps > 0:
+        raise MotionFormatError(f"motion message: fps must be positive, got {fps}")
+    frames = dims[0].size
+    if (dims[1].size, dims[2].size) != (NUM_JOINTS, 3):
+        raise MotionFormatError(f"motion message: expected 22 joints x 3, got {dims[1].size} x {dims[2].size}")
+    data = np.frombuffer(msg.data, dtype=np.float32)[msg.layout.data_offset:]
+    if data.size != frames * NUM_JOINTS * 3:
+        raise MotionFormatError(f"motion message: {frames} frames need {frames * NUM_JOINTS * 3} floats, "
+                                f"got {data.size}")
+    return data.reshape(frames, NUM_JOINTS, 3).copy(), fps
+
+
+# --- a skeleton frame -> visualization_msgs/MarkerArray --------------------------------------------
+
+def skeleton_markers(joints: np.ndarray, stamp: Time | None = None, frame_id: str = DEFAULT_FRAME_ID,
+                     ns: str = "skeleton", color: tuple[float, float, float, float] = (0.1, 0.6, 1.0, 1.0),
+                     bone_width: float = 0.02, joint_diameter: float = 0.04) -> MarkerArray:
+    """(22, 3) joints -> MarkerArray: id 0 = LINE_LIST of the 21 bones, id 1 = SPHERE_LIST of the joints.
+
+    Publishing again with the same ns/ids replaces the previous frame in RViz.
+    """
+    points = _check_frame(joints).astype(np.float64).tolist()
+    header = make_header(stamp, frame_id)
+    rgba = ColorRGBA(r=float(color[0]), g=float(color[1]), b=float(color[2]), a=float(color[3]))
+
+    bones = Marker(header=header, ns=ns, id=0, type=Marker.LINE_LIST, action=Marker.ADD, color=rgba)
+    bones.pose.orientation.w = 1.0
+    bones.scale.x = bone_width  # line width
+    bones.points = [Point(x=x, y=y, z=z) for bone in BONES for x, y, z in (points[bone[0]], points[bone[1]])]
+
+    spheres = Marker(header=header, ns=ns, id=1, type=Marker.SPHERE_LIST, action=Marker.ADD, color=rgba)
+    spheres.pose.orientation.w = 1.0
+    spheres.scale.x = spheres.scale.y = spheres.scale.z = joint_diameter
+    spheres.points = [Point(x=x, y=y, z=z) for x, y, z in points]
+    return MarkerArray(markers=[bones, spheres])
+
+
+# --- numpy image <-> sensor_msgs/Image -------------------------------------------------------------
+
+def image_to_msg(image: np.ndarray, encoding: str = "rgb8", stamp: Time | None = None,
+                 frame_id: str = "camera") -> Image:
+    """uint8 (H, W, 3) for rgb8/bgr8 or (H, W) / (H, W, 1) for mono8 -> Image (rows packed)."""
+    channels = _channels(encoding)
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise MotionFormatError(f"image: {encoding} needs uint8 pixels, got {image.dtype}")
+    if channels == 1 and image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    expected = "(H, W)" if channels == 1 else "(H, W, 3)"
+    if (channels == 1 and image.ndim != 2) or (channels == 3 and (image.ndim != 3 or image.shape[2] != 3)):
+        raise MotionFormatError(f"image: {encoding} needs an array of shape {expected}, got {image.shape}")
+    height, width = image.shape[:2]
+    msg = Image(header=make_header(stamp, frame_id), height=height, width=width, encoding=encoding,
+                is_bigendian=0, step=width * channels)
+    msg.data = array.array("B", np.ascontiguousarray(image).tobytes())
+    return msg
+
+
+def msg_to_image(msg: Image) -> np.ndarray:
+    """Image (rgb8/bgr8/mono8) -> uint8 (H, W, 3) or (H, W).
+
+    For packed rows (the usual case) this is a view of the message's buffer, not a copy.
+    """
+    channels = _channels(msg.encoding)
+    row_bytes = msg.width * channels
+    if msg.step < row_bytes:
+        raise MotionFormatError(f"image: step {msg.step} is shorter than a row of {msg.width} {msg.encoding} "
+                                f"pixels ({row_bytes} bytes)")
+    data = np.frombuffer(msg.data, dtype=np.uint8)
+    if data.size != msg.step * msg.height:
+        raise MotionFormatError(f"image: {msg.height} rows of {msg.step} bytes need {msg.step * msg.height} "
+                                f"bytes, got {data.size}")
+    rows = data.reshape(msg.height, msg.step)[:, :row_bytes]  # drop per-row padding, if any
+    shape = (msg.height, msg.width) if channels == 1 else (msg.height, msg.width, channels)
+    return rows.reshape(shape)
+
+
+def _channels(encoding: str) -> int:
+    if encoding not in IMAGE_CHANNELS:
+        raise MotionFormatError(f"image: unsupported encoding {encoding!r} (supported: rgb8, bgr8, mono8)")
+    return IMAGE_CHANNELS[encoding]
