@@ -1,0 +1,252 @@
+"""`motionllm train ...` and `motionllm eval ...`: training and scoring of the learned models."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from motionllm.errors import MotionLLMError
+from motionllm.models.paths import DEFAULT_CORPUS, shipped
+
+
+def add_parser(subparsers) -> None:
+    train = subparsers.add_parser("train", help="train a model (tokenizer, evaluator, ...)",
+                                  description="Train one of the project's models on a HumanML3D-format dataset.")
+    train_sub = train.add_subparsers(dest="model", metavar="MODEL", required=True)
+
+    p = train_sub.add_parser("tokenizer", help="train the motion VQ-VAE tokenizer",
+                             description="Train the VQ-VAE over 263-d features; resumes from OUT if a checkpoint "
+                                         "is there. Writes model.safetensors, config.json, stats.npz, loss.png.")
+    p.add_argument("--data", type=Path, default=DEFAULT_CORPUS, help="HumanML3D-format folder (default: data/corpus)")
+    p.add_argument("--out", type=Path, default=shipped("tokenizer"), help="output folder (default: the shipped weights)")
+    p.add_argument("--steps", type=int, default=None, help="total optimiser steps")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--width", type=int, default=None, help="trunk channels")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in OUT")
+    p.set_defaults(func=run_train_tokenizer)
+
+    p = train_sub.add_parser("evaluator", help="train the text-motion evaluator (contrastive)",
+                             description="Train the text and motion encoders of the evaluator on the train split "
+                                         "(val split for model selection; the test split is never used).")
+    p.add_argument("--data", type=Path, default=DEFAULT_CORPUS, help="HumanML3D-format folder (default: data/corpus)")
+    p.add_argument("--out", type=Path, default=shipped("evaluator"), help="output folder (default: the shipped weights)")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.set_defaults(func=run_train_evaluator)
+
+    evaluate = subparsers.add_parser("eval", help="score a model or generated results",
+                                     description="Evaluate models and generated results with the standard metrics.")
+    eval_sub = evaluate.add_subparsers(dest="target", metavar="TARGET", required=True)
+    p = eval_sub.add_parser("tokenizer", help="reconstruction metrics of the motion tokenizer",
+                            description="MPJPE (root-aligned), PA-MPJPE, acceleration error (mm) and codebook usage on "
+                                        "the held-out split, plus out-of-distribution real mocap when available.")
+    p.add_argument("--data", type=Path, default=DEFAULT_CORPUS, help="HumanML3D-format folder (default: data/corpus)")
+    p.add_argument("--split", default="test", help="split to score (default: test)")
+    p.add_argument("--tokenizer", type=Path, default=shipped("tokenizer"), help="tokenizer folder")
+    p.add_argument("--max-clips", type=int, default=None, help="score at most this many clips")
+    p.add_argument("--no-real", action="store_true", help="skip the real out-of-distribution clips")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run_eval_tokenizer)
+
+    p = eval_sub.add_parser("t2m", help="score generated motions for their prompts (R-precision, FID, ...)",
+                            description="Score a JSON Lines file of (text, motion) results with the evaluator: "
+                                        "R-precision top-1/2/3, FID against the real split, MM-Dist, Diversity, "
+                                        "MultiModality; 20 repeats, mean +- 95%% interval. With --real, score the "
+                                        "real split against its own captions (plus shuffled and noisy controls).")
+    p.add_argument("results", nargs="?", type=Path, help="results .jsonl (see motionllm.models.scoring)")
+    p.add_argument("--real", action="store_true", help="score the real split itself (the papers' real-data row)")
+    _add_eval_common(p)
+    p.set_defaults(func=run_eval_t2m)
+
+    p = eval_sub.add_parser("m2t", help="score generated captions (BLEU, ROUGE-L, CIDEr, R-precision, ...)",
+                            description="Score a JSON Lines file of (motion, caption) results: BLEU@1/@4, ROUGE-L, "
+                                        "CIDEr (pycocoevalcap), MiniLM semantic similarity, and R-precision / "
+                                        "MM-Dist of (generated caption, motion) with the evaluator.")
+    p.add_argument("results", type=Path, help="results .jsonl (see motionllm.models.scoring)")
+    _add_eval_common(p)
+    p.set_defaults(func=run_eval_m2t)
+
+
+def run_train_tokenizer(args: argparse.Namespace) -> int:
+    from motionllm.models.tokenizer_training import TokenizerTrainConfig, train_tokenizer
+
+    cfg = TokenizerTrainConfig()
+    if args.steps is not None:
+        cfg.steps = args.steps
+    if args.batch_size is not None:
+        cfg.batch_size = args.batch_size
+    if args.width is not None:
+        cfg.model.width = cfg.model.code_dim = args.width
+    _require_dataset(args.data)
+    result = train_tokenizer(args.data, args.out, cfg, resume=not args.fresh)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+# Real mocap never used for training: (sample name, reader options). LaFAN1 is CC BY-NC-ND: evaluation only.
+REAL_CLIPS = {
+    "cmu_01_playground": ("cmu_01.amc", {"asf": "cmu_01.asf"}),
+    "lafan1_test": ("lafan1_test.bvh", {}),
+    "deepmimic_walk": ("deepmimic_walk.txt", {}),
+    "deepmimic_run": ("deepmimic_run.txt", {}),
+    "deepmimic_jump": ("deepmimic_jump.txt", {}),
+    "deepmimic_kick": ("deepmimic_kick.txt", {}),
+    "deepmimic_punch": ("deepmimic_punch.txt", {}),
+    "deepmimic_dance_a": ("deepmimic_dance_a.txt", {}),
+}
+
+
+def real_motion_clips() -> dict[str, "object"]:
+    """Real mocap as canonical joints: the shared HumanML3D sample and registry clips (fetched on first use)."""
+    import numpy as np
+
+    from motionllm.motion import samples
+    from motionllm.motion.formats import read_motion
+
+    clips = {}
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "humanml3d_sample"
+    if (shared / "new_joints_012314.npy").is_file():
+        clips["humanml3d_012314"] = np.load(shared / "new_joints_012314.npy")
+    for name, (sample, opts) in REAL_CLIPS.items():
+        try:
+            resolved = {k: str(samples.sample_path(v)) for k, v in opts.items()}
+            clips[name] = read_motion(samples.sample_path(sample), **resolved)
+        except (MotionLLMError, OSError) as exc:
+            print(f"skipping real clip {name}: {exc}", file=sys.stderr)
+    return clips
+
+
+def run_eval_tokenizer(args: argparse.Namespace) -> int:
+    from motionllm.models.tokenizer_training import evaluate_tokenizer, load_split_features
+    from motionllm.models.vqvae import MotionTokenizer
+    from motionllm.motion.features import joints_to_features
+
+    _require_dataset(args.data)
+    tokenizer = MotionTokenizer.load(args.tokenizer)
+    clips = load_split_features(args.data, args.split, tokenizer.config.frames_per_token * 2)
+    report = {"held_out": evaluate_tokenizer(tokenizer, clips, args.max_clips)}
+    if not args.no_real:
+        real = {name: joints_to_features(j) for name, j in real_motion_clips().items()}
+        report["real_out_of_distribution"] = {name: evaluate_tokenizer(tokenizer, [f]) for name, f in real.items()}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    rows = [(f"{args.split} split ({report['held_out']['clips']} clips)", report["held_out"])]
+    rows += [(f"real: {k}", v) for k, v in report.get("real_out_of_distribution", {}).items()]
+    print(f"{'data':44s} {'MPJPE':>8s} {'PA-MPJPE':>9s} {'accel':>7s} {'ppl':>6s} {'used%':>6s}")
+    for name, m in rows:
+        print(f"{name:44s} {m['mpjpe_mm']:8.1f} {m['pa_mpjpe_mm']:9.1f} {m['accel_error_mm']:7.2f} "
+              f"{m['perplexity']:6.0f} {m['used_percent']:6.1f}")
+    print("(errors in mm; MPJPE root-aligned)")
+    return 0
+
+
+def _add_eval_common(p) -> None:
+    p.add_argument("--data", type=Path, default=DEFAULT_CORPUS, help="HumanML3D-format folder (default: data/corpus)")
+    p.add_argument("--split", default="test", help="real split for FID and references (default: test)")
+    p.add_argument("--evaluator", type=Path, default=shipped("evaluator"), help="evaluator folder")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def run_train_evaluator(args: argparse.Namespace) -> int:
+    from motionllm.models.evaluator_training import EvaluatorTrainConfig, train_evaluator
+
+    cfg = EvaluatorTrainConfig()
+    if args.epochs is not None:
+        cfg.epochs = args.epochs
+    if args.steps_per_epoch is not None:
+        cfg.steps_per_epoch = args.steps_per_epoch
+    if args.batch_size is not None:
+        cfg.batch_size = args.batch_size
+    _require_dataset(args.data)
+    print(json.dumps(train_evaluator(args.data, args.out, cfg), indent=2))
+    return 0
+
+
+def _print_rows(title: str, rows: dict, as_json: bool) -> None:
+    from motionllm.models.scoring import format_table
+
+    if as_json:
+        print(json.dumps({name: {k: {"mean": v[0], "ci95": v[1]} for k, v in row.items()} for name, row in rows.items()},
+                         indent=2))
+    else:
+        print(format_table(title, rows))
+
+
+def real_split(data: Path, split: str):
+    from motionllm.motion.dataset import HumanML3DDataset
+
+    _require_dataset(data)
+    return HumanML3DDataset(data, split, with_labels=False)
+
+
+def run_eval_t2m(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from motionllm.models.evaluator import Evaluator
+    from motionllm.models.scoring import load_motion_features, read_jsonl, score_text_to_motion
+
+    if args.results is None and not args.real:
+        raise MotionLLMError("give a results file or --real")
+    evaluator = Evaluator.load(args.evaluator)
+    real = real_split(args.data, args.split)
+    real_clips = [s.features for s in real]
+    rows = {}
+    if args.real:
+        rng = np.random.default_rng(0)
+        texts = [s.captions[rng.integers(len(s.captions))].text for s in real]
+        rows["Real motion"] = score_text_to_motion(evaluator, texts, real_clips, real_clips)
+        rows["Shuffled pairs"] = score_text_to_motion(
+            evaluator, texts, [real_clips[i] for i in rng.permutation(len(real_clips))], real_clips)
+        noisy = [c + rng.normal(0, 1, c.shape).astype(np.float32) * real.statistics()[1] for c in real_clips]
+        rows["Noisy motion (1 std)"] = score_text_to_motion(evaluator, texts, noisy, real_clips)
+    if args.results is not None:
+        results = read_jsonl(args.results)
+        base = args.results.resolve().parent
+        try:
+            texts = [r["text"] for r in results]
+            motions = [load_motion_features(base / r["motion"]) for r in results]
+        except KeyError as exc:
+            raise MotionLLMError(f"{args.results}: every line needs 'text' and 'motion' (missing {exc})") from None
+        ids = [str(r.get("prompt_id", r["text"])) for r in results]
+        rows[args.results.name] = score_text_to_motion(evaluator, texts, motions, real_clips, ids)
+    _print_rows(f"text-to-motion, real reference: {args.data} ({args.split}, {len(real_clips)} motions)", rows, args.json)
+    return 0
+
+
+def run_eval_m2t(args: argparse.Namespace) -> int:
+    from motionllm.models.evaluator import Evaluator
+    from motionllm.models.scoring import load_motion_features, read_jsonl, score_motion_to_text
+
+    evaluator = Evaluator.load(args.evaluator)
+    results = read_jsonl(args.results)
+    base = args.results.resolve().parent
+    dataset = None
+    captions, references, motions = [], [], []
+    for number, row in enumerate(results, 1):
+        if "caption" not in row:
+            raise MotionLLMError(f"{args.results}:{number}: missing 'caption'")
+        if "id" in row:
+            if dataset is None:
+                dataset = {s.name: s for s in real_split(args.data, args.split)}
+            sample = dataset.get(str(row["id"]))
+            if sample is None:
+                raise MotionLLMError(f"{args.results}:{number}: id {row['id']!r} not in {args.data} {args.split}")
+            motions.append(sample.features)
+            references.append(row.get("references") or [c.text for c in sample.captions])
+        elif "motion" in row and row.get("references"):
+            motions.append(load_motion_features(base / row["motion"]))
+            references.append(list(row["references"]))
+        else:
+            raise MotionLLMError(f"{args.results}:{number}: give 'id', or 'motion' and 'references'")
+        captions.append(str(row["caption"]))
+    rows = {args.results.name: score_motion_to_text(evaluator, captions, references, motions)}
+    _print_rows(f"motion-to-text ({len(captions)} captions)", rows, args.json)
+    return 0
+
+
+def _require_dataset(path: Path) -> None:
+    if not (path / "new_joint_vecs").is_dir():
+        raise MotionLLMError(f"{path}: no HumanML3D-format dataset there (generate one with `motionllm corpus --out {path}`)")
