@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "motionllm.motion.convert",
     "motionllm.motion.render",
     "motionllm.corpus.cli",
+    "motionllm.retargeting.cli",
     "motionllm.models.cli",
     "motionllm.quickstart",
 )

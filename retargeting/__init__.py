@@ -1,1 +1,22 @@
-"""motionllm.retargeting: SMPL-22 motion to humanoid robot joint trajectories (Pinocchio + pink)."""
+"""motionllm.retargeting: SMPL-22 human motion -> joint trajectories a humanoid robot can execute.
+
+    from motionllm.retargeting import Retargeter, evaluate
+    retargeter = Retargeter("g1")                  # a built-in profile (g1, talos) or a profile .yaml
+    motion = retargeter.retarget(joints, fps=20)   # RobotMotion at the robot's control rate
+    report = evaluate(motion, retargeter.robot)    # QualityReport: limits, sliding, tracking, collisions
+    motion.save("walk_g1.npz")
+
+Nouns: `RobotProfile` (YAML: URDF, keypoints, scaling, rates, margins), `Robot` (Pinocchio model +
+profile), `Retargeter` (pink IK per control frame), `RobotMotion` (the trajectory), `QualityReport`.
+Pinocchio and pink are imported when a robot is built, not when this package is imported.
+"""
+from motionllm.retargeting.motion import RobotMotion
+from motionllm.retargeting.profile import (DEFAULT_ROBOT, ProfileError, RobotProfile, available_robots,
+                                           load_profile)
+from motionllm.retargeting.quality import QualityReport, evaluate
+from motionllm.retargeting.render import render_retarget
+from motionllm.retargeting.retargeter import Retargeter
+from motionllm.retargeting.robot import Robot
+
+__all__ = ["DEFAULT_ROBOT", "ProfileError", "QualityReport", "Retargeter", "Robot", "RobotMotion", "RobotProfile",
+           "available_robots", "evaluate", "load_profile", "render_retarget"]

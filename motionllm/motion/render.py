@@ -162,19 +162,20 @@ def render_motion(motions, out_path: str | os.PathLike, fps: float = FPS, title:
         if suffix == ".png":
             frames = np.linspace(0, n_frames - 1, min(sheet_frames, n_frames)).round().astype(int)
             images = [scene.draw(f, fps) for f in frames]
-            sheet = _contact_sheet(images, columns=2)
+            sheet = contact_sheet(images, columns=2)
             with atomic_path(out_path) as tmp:
                 import imageio.v3 as iio
 
                 iio.imwrite(tmp, sheet)
         else:
-            _write_animation(scene, n_frames, fps, out_path, progress)
+            write_animation(scene, n_frames, fps, out_path, progress)
     finally:
         scene.close()
     return out_path
 
 
-def _contact_sheet(images: list[np.ndarray], columns: int) -> np.ndarray:
+def contact_sheet(images: list[np.ndarray], columns: int) -> np.ndarray:
+    """Tile equally sized RGB frames into one image, row by row."""
     h, w, _ = images[0].shape
     rows = -(-len(images) // columns)
     sheet = np.full((rows * h, columns * w, 3), 255, dtype=np.uint8)
@@ -184,7 +185,8 @@ def _contact_sheet(images: list[np.ndarray], columns: int) -> np.ndarray:
     return sheet
 
 
-def _write_animation(scene: _Scene, n_frames: int, fps: float, out_path: Path, progress: bool) -> None:
+def write_animation(scene, n_frames: int, fps: float, out_path: Path, progress: bool) -> None:
+    """Write frames `scene.draw(i, fps)` for i < n_frames as a .gif or .mp4, atomically."""
     import imageio.v2 as imageio
     from tqdm import tqdm
 

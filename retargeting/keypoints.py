@@ -1,0 +1,196 @@
+"""Human motion -> IK targets in the robot's world: pure functions over numpy arrays.
+
+    human (T, 22, 3), Y up, fps  ->  at the robot's control rate:
+        positions (N, K, 3) and orientations (N, K, 3, 3) for the profile's K keypoints,
+        foot contacts (N, F)
+
+Steps: resample in time (shape-preserving cubic, so feet never dip below where the human put them);
+turn the axes (human Y up / +Z forward / +X left -> robot Z up / +X forward / +Y left); scale the
+body by robot leg / human leg, except the bones of the profile's limbs (arms, spine), which get their
+own robot / human length ratio; lift so that a human ankle at standing height becomes a robot ankle
+with its sole on the ground; pin each foot while the human foot is in contact (low and slow), so the
+stance foot cannot slide.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from motionllm.motion.skeleton import JOINT_INDEX, PARENTS
+from motionllm.retargeting.profile import ContactRule, RobotProfile
+
+UP = np.array([0.0, 0.0, 1.0])
+BLEND_SECONDS = 0.1  # a foot eases into and out of its pinned position over this long
+
+
+@dataclass(frozen=True)
+class Proportions:
+    """The robot's sizes the targets need (measured once by `Robot.proportions`)."""
+
+    body_length: float  # length of the profile's body_scale chain (m)
+    limb_lengths: tuple[float, ...]  # one per profile limb (m)
+    ankle_heights: tuple[float, ...]  # per foot: ankle frame above the flat sole (m)
+    rest_rotations: np.ndarray  # (K, 3, 3) each keypoint frame's orientation at the neutral posture
+
+
+@dataclass(frozen=True)
+class KeypointTargets:
+    times: np.ndarray  # (N,) seconds
+    positions: np.ndarray  # (N, K, 3) robot world
+    rotations: np.ndarray  # (N, K, 3, 3) robot world (meaningful where orientation_cost > 0)
+    contacts: np.ndarray  # (N, F) bool, one column per profile foot
+    scale: float  # body scale robot / human
+    human: np.ndarray  # (N, 22, 3) the resampled human, still Y up and unscaled
+
+
+def to_robot_axes(points: np.ndarray) -> np.ndarray:
+    """Human Y-up (x left, y up, z forward) -> robot Z-up (x forward, y left, z up); a rotation."""
+    return points[..., [2, 0, 1]]
+
+
+def resample(joints: np.ndarray, fps: float, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Times (N,) at `rate` over the clip's duration and the joints (N, 22, 3) there.
+
+    PCHIP (monotone cubic) is smooth like a spline but never overshoots between samples, so a foot
+    resting on the floor stays on it."""
+    from scipy.interpolate import PchipInterpolator
+
+    duration = (len(joints) - 1) / fps
+    times = np.arange(int(np.floor(duration * rate + 1e-6)) + 1) / rate
+    source_times = np.arange(len(joints)) / fps
+    return times, PchipInterpolator(source_times, joints, axis=0)(times)
+
+
+def chain_length(joints: np.ndarray, names) -> float:
+    """Mean over frames of the summed bone lengths along a chain of SMPL joints (m)."""
+    p = joints[:, [JOINT_INDEX[n] for n in names]]
+    return float(np.linalg.norm(np.diff(p, axis=1), axis=-1).sum(axis=1).mean())
+
+
+def standing_ankle_height(joints: np.ndarray, ankles) -> float:
+    """The clip's ankle height when standing: a low percentile of the lower ankle's height (Y up)."""
+    heights = joints[:, [JOINT_INDEX[a] for a in ankles], 1].min(axis=1)
+    return float(np.percentile(heights, 5))
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True in a 1-D boolean array."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def detect_contacts(ankle: np.ndarray, rate: float, rest_height: float, rule: ContactRule) -> np.ndarray:
+    """(N,) bool: the ankle (N, 3, Y up, human metres) is low and slow, for at least rule.min_duration."""
+    speed = np.linalg.norm(np.gradient(ankle, 1.0 / rate, axis=0), axis=-1) if len(ankle) > 1 else np.zeros(1)
+    contact = (ankle[:, 1] - rest_height <= rule.max_height) & (speed <= rule.max_speed)
+    shortest = max(1, int(round(rule.min_duration * rate)))
+    for start, stop in runs(contact):
+        if stop - start < shortest:
+            contact[start:stop] = False
+    return contact
+
+
+def pin_during_contact(values: np.ndarray, contact: np.ndarray, blend: int,
+                       pinned_z: float | None = None) -> np.ndarray:
+    """Hold `values` (N, D) at their mean during each contact run (z at `pinned_z` if given), easing in
+    and out over `blend` frames on each side, so the target never jumps."""
+    correction = np.zeros_like(values)
+    weight = np.zeros(len(values))
+    for start, stop in runs(contact):
+        pinned = values[start:stop].mean(axis=0)
+        if pinned_z is not None:
+            pinned[2] = pinned_z
+        correction[start:stop] = pinned - values[start:stop]
+        weight[start:stop] = 1.0
+    for start, stop in runs(contact):
+        for step in range(1, blend + 1):
+            w = 1.0 - step / (blend + 1)
+            for frame, edge in ((start - step, start), (stop - 1 + step, stop - 1)):
+                if 0 <= frame < len(values) and w > weight[frame]:
+                    weight[frame] = w  # the nearer run wins where two runs' blends overlap
+                    correction[frame] = w * correction[edge]
+    return values + correction
+
+
+def frame_from_left_up(left: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Rotations (N, 3, 3) with columns (forward, left, up): `left` kept exactly, `up` made orthogonal."""
+    y = left / np.linalg.norm(left, axis=-1, keepdims=True)
+    z = up - (up * y).sum(-1, keepdims=True) * y
+    z /= np.linalg.norm(z, axis=-1, keepdims=True)
+    return np.stack([np.cross(y, z), y, z], axis=-1)
+
+
+def flat_frame(forward: np.ndarray) -> np.ndarray:
+    """Rotations (N, 3, 3) of a flat sole heading along the horizontal part of `forward` (N, 3)."""
+    x = forward * np.array([1.0, 1.0, 0.0])
+    x /= np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
+    z = np.broadcast_to(UP, x.shape)
+    return np.stack([x, np.cross(z, x), z], axis=-1)
+
+
+def human_orientations(joints: np.ndarray) -> dict[str, np.ndarray]:
+    """Body-part orientations (N, 3, 3) derivable from robot-axes joint positions (N, 22, 3)."""
+    j = {name: joints[:, i] for name, i in JOINT_INDEX.items()}
+    return {
+        "pelvis": frame_from_left_up(j["left_hip"] - j["right_hip"], j["spine3"] - j["pelvis"]),
+        "spine3": frame_from_left_up(j["left_shoulder"] - j["right_shoulder"], j["neck"] - j["spine1"]),
+        "left_ankle": flat_frame(j["left_foot"] - j["left_ankle"]),
+        "right_ankle": flat_frame(j["right_foot"] - j["right_ankle"]),
+    }
+
+
+def scaled_keypoints(joints: np.ndarray, profile: RobotProfile, proportions: Proportions) -> tuple[np.ndarray, float]:
+    """All 22 joints (N, 22, 3) in robot axes, rebuilt bone by bone from the root with each bone scaled:
+    by its limb's robot / human length if it lies on a profile limb, otherwise by the body scale
+    (robot / human leg). Returns them and the body scale. Legs use the body scale, so a foot the human
+    holds still stays still (its position is exactly the body scale times the human's)."""
+    scale = proportions.body_length / chain_length(joints, profile.body_scale.human)
+    bone_scale = np.full(len(PARENTS), scale)
+    for limb, length in zip(profile.limbs, proportions.limb_lengths):
+        bone_scale[list(limb.bones)] = length / chain_length(joints, limb.human)
+    human = to_robot_axes(joints)
+    scaled = np.empty_like(human)
+    scaled[:, 0] = scale * human[:, 0]
+    for joint in range(1, len(PARENTS)):  # SMPL order lists parents before children
+        parent = PARENTS[joint]
+        scaled[:, joint] = scaled[:, parent] + bone_scale[joint] * (human[:, joint] - human[:, parent])
+    return scaled, scale
+
+
+def keypoint_targets(joints: np.ndarray, fps: float, profile: RobotProfile,
+                     proportions: Proportions) -> KeypointTargets:
+    """IK targets at the profile's control rate for a human motion (T, 22, 3), metres, Y up."""
+    rate = profile.control_rate
+    times, human = resample(np.asarray(joints, dtype=np.float64), fps, rate)
+    scaled, scale = scaled_keypoints(human, profile, proportions)
+
+    ankles = [foot.ankle for foot in profile.feet]
+    human_rest = standing_ankle_height(human, ankles) if ankles else 0.0
+    robot_rest = float(np.mean(proportions.ankle_heights)) if ankles else 0.0
+    scaled[..., 2] += robot_rest - scale * human_rest
+
+    orientations = human_orientations(to_robot_axes(human))
+    n, k = len(times), len(profile.keypoints)
+    positions = np.empty((n, k, 3))
+    rotations = np.broadcast_to(np.eye(3), (n, k, 3, 3)).copy()
+    for index, keypoint in enumerate(profile.keypoints):
+        positions[:, index] = scaled[:, JOINT_INDEX[keypoint.human]]
+        if keypoint.human in orientations:
+            rotations[:, index] = orientations[keypoint.human] @ proportions.rest_rotations[index]
+
+    blend = int(round(BLEND_SECONDS * rate))
+    contacts = np.zeros((n, len(profile.feet)), dtype=bool)
+    names = [kp.human for kp in profile.keypoints]
+    for f, (foot, ankle_height) in enumerate(zip(profile.feet, proportions.ankle_heights)):
+        contact = detect_contacts(human[:, JOINT_INDEX[foot.ankle]], rate, human_rest, profile.contact)
+        contacts[:, f] = contact
+        index = names.index(foot.ankle)
+        position = positions[:, index]
+        position[:, 2] = np.maximum(position[:, 2], ankle_height)  # a sole never aims below the floor
+        positions[:, index] = pin_during_contact(position, contact, blend, pinned_z=ankle_height)
+        if foot.ankle in orientations:
+            heading = pin_during_contact(orientations[foot.ankle][:, :, 0], contact, blend)
+            rotations[:, index] = flat_frame(heading) @ proportions.rest_rotations[index]
+    return KeypointTargets(times=times, positions=positions, rotations=rotations, contacts=contacts,
+                           scale=scale, human=human)

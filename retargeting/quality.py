@@ -1,0 +1,119 @@
+"""`QualityReport`: how safe and how faithful one retargeted clip is.
+
+Safety (must hold for every output): joint position samples outside the URDF bounds (0) and the
+largest |finite-difference velocity| / URDF velocity limit (<= 1). Faithfulness: foot sliding while
+the human foot was in contact, sole points below the floor, distance of each keypoint frame from its
+IK target (the scaled human keypoint; pinned during contact), and frames where the robot's URDF
+collision geometry touches itself (pairs filtered as `Robot.collision_model` says).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from motionllm.fileio import atomic_path
+from motionllm.retargeting.keypoints import runs
+from motionllm.retargeting.motion import RobotMotion
+from motionllm.retargeting.robot import Robot
+from motionllm.retargeting.safety import check_limits
+
+CM = 100.0
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    robot: str
+    frames: int
+    duration_s: float
+    control_rate: float
+    position_limit_violations: int
+    max_velocity_ratio: float
+    worst_velocity_joint: str
+    foot_sliding_cm_max: float  # largest horizontal drift of a robot foot within one human contact
+    foot_sliding_cm_mean: float  # mean over contacts of that drift
+    contact_fraction: float  # share of frames with at least one foot in contact
+    ground_penetration_cm: float  # deepest sole point below z = 0 (0 if none)
+    tracking_error_cm_mean: float  # over frames and position-tracked keypoints
+    tracking_error_cm_max: float
+    tracking_error_cm_by_keypoint: dict[str, float] = field(default_factory=dict)  # mean per keypoint
+    self_collision_frames: int | None = None  # None: not checked
+    self_collision_depth_cm_max: float | None = None  # deepest self-contact (coal's estimate)
+    collision_pairs: dict[str, int] = field(default_factory=dict)  # geometry pair -> frames touching
+
+    @property
+    def safe(self) -> bool:
+        return self.position_limit_violations == 0 and self.max_velocity_ratio <= 1.0
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["safe"] = self.safe
+        return out
+
+    def save(self, path: str | os.PathLike) -> Path:
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return Path(path)
+
+    def summary(self) -> str:
+        collisions = ("not checked" if self.self_collision_frames is None
+                      else f"{self.self_collision_frames}/{self.frames} frames, deepest "
+                           f"{self.self_collision_depth_cm_max:.2f} cm")
+        return "\n".join([
+            f"{self.robot}: {self.frames} frames at {self.control_rate:g} Hz ({self.duration_s:.2f} s)",
+            f"  position limit violations  {self.position_limit_violations}",
+            f"  max |velocity| / limit     {self.max_velocity_ratio:.3f} ({self.worst_velocity_joint})",
+            f"  foot sliding in contact    max {self.foot_sliding_cm_max:.2f} cm, "
+            f"mean {self.foot_sliding_cm_mean:.2f} cm"
+            f" (contact in {100 * self.contact_fraction:.0f}% of frames)",
+            f"  ground penetration         {self.ground_penetration_cm:.2f} cm",
+            f"  keypoint tracking error    mean {self.tracking_error_cm_mean:.1f} cm, "
+            f"max {self.tracking_error_cm_max:.1f} cm",
+            f"  self-collision             {collisions}",
+        ])
+
+
+def foot_drift(positions: np.ndarray, contact: np.ndarray) -> list[float]:
+    """For each contact run, the largest horizontal distance (m) of the foot from where the run began."""
+    drifts = []
+    for start, stop in runs(contact):
+        horizontal = positions[start:stop, :2] - positions[start, :2]
+        drifts.append(float(np.linalg.norm(horizontal, axis=-1).max()))
+    return drifts
+
+
+def evaluate(motion: RobotMotion, robot: Robot, collisions: bool = True) -> QualityReport:
+    """The quality report of `motion` (made for `robot`); `collisions=False` skips the slowest check."""
+    profile = robot.profile
+    q = motion.q
+    limits = check_limits(motion.joint_positions, robot.lower, robot.upper, robot.velocity_limit,
+                          motion.control_rate, motion.joint_names)
+
+    ankle_frames = [profile.keypoint(f.ankle).frame for f in profile.feet]
+    frames = list(motion.keypoint_frames) + ankle_frames + list(robot.contact_frames)
+    positions = robot.frame_positions(q, frames)
+    k, f = len(motion.keypoint_frames), len(ankle_frames)
+    keypoints, ankles, soles = positions[:, :k], positions[:, k:k + f], positions[:, k + f:]
+
+    drifts = [d for i in range(f) for d in foot_drift(ankles[:, i], motion.contacts[:, i])]
+    tracked = [i for i, kp in enumerate(profile.keypoints) if kp.position_cost > 0]
+    errors = np.linalg.norm(keypoints - motion.keypoint_targets, axis=-1)[:, tracked]
+    depth, pairs = robot.self_collisions(q) if collisions else (None, {})
+    return QualityReport(
+        robot=robot.name, frames=len(motion), duration_s=float(motion.times[-1] - motion.times[0]),
+        control_rate=motion.control_rate,
+        position_limit_violations=limits.position_violations, max_velocity_ratio=limits.max_velocity_ratio,
+        worst_velocity_joint=limits.worst_joint,
+        foot_sliding_cm_max=CM * max(drifts, default=0.0), foot_sliding_cm_mean=CM * float(np.mean(drifts or [0.0])),
+        contact_fraction=float(motion.contacts.any(axis=1).mean()) if motion.contacts.size else 0.0,
+        ground_penetration_cm=CM * max(0.0, -float(soles[..., 2].min())),
+        tracking_error_cm_mean=CM * float(errors.mean()), tracking_error_cm_max=CM * float(errors.max()),
+        tracking_error_cm_by_keypoint={profile.keypoints[i].human: round(CM * float(errors[:, n].mean()), 2)
+                                       for n, i in enumerate(tracked)},
+        self_collision_frames=None if depth is None else int((depth > 0).sum()),
+        self_collision_depth_cm_max=None if depth is None else CM * float(depth.max(initial=0.0)),
+        collision_pairs=dict(sorted(pairs.items(), key=lambda kv: -kv[1])),
+    )

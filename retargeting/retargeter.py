@@ -1,0 +1,126 @@
+"""`Retargeter`: human joints (T, 22, 3) -> a `RobotMotion` the robot can execute within its limits.
+
+    retargeter = Retargeter("g1")
+    motion = retargeter.retarget(joints, fps=20)      # at the robot's control rate (50 Hz for G1)
+
+Per control frame, differential IK with pink: the profile's keypoint frame tasks (positions from the
+scaled human, orientations for pelvis, torso and feet; tasks.py), a posture task towards the reference
+posture, and QP constraints (limits.py) for joint position bounds, joint velocity (as the step from
+the previous control frame), sole points above the floor and point pairs kept apart. A foot in
+contact is pinned in place (keypoints.py), weighted `stance_cost_factor` times harder and held flat.
+Each frame starts from the previous solution and takes a few QP steps; the first frame starts from
+the reference posture and takes more. The finished trajectory is checked against the URDF limits
+again (safety.py).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from motionllm.errors import MotionFormatError
+from motionllm.motion.canonical import check_joints
+from motionllm.retargeting.keypoints import KeypointTargets, chain_length, keypoint_targets
+from motionllm.retargeting.motion import RobotMotion
+from motionllm.retargeting.profile import ProfileError, RobotProfile
+from motionllm.retargeting.robot import BASE_NQ, Robot
+from motionllm.retargeting.safety import LimitCheck, make_safe
+
+
+class Retargeter:
+    def __init__(self, robot: Robot | RobotProfile | str | os.PathLike = "g1"):
+        import pink
+        import qpsolvers
+        from pink.tasks import PostureTask
+
+        from motionllm.retargeting.limits import DistanceLimit, GroundLimit, JointStepLimit
+        from motionllm.retargeting.tasks import KeypointTask
+
+        self.robot = robot if isinstance(robot, Robot) else Robot(robot)
+        profile = self.robot.profile
+        self.settings = profile.ik
+        if self.settings.solver not in qpsolvers.available_solvers:
+            raise ProfileError(f"{profile.name}: ik.solver '{self.settings.solver}' is not installed "
+                               f"(available: {', '.join(qpsolvers.available_solvers)})")
+        self.keypoint_task = KeypointTask(
+            self.robot.model, [self.robot.frame_id(k.frame) for k in profile.keypoints],
+            [k.position_cost for k in profile.keypoints], [k.orientation_cost for k in profile.keypoints])
+        self.posture_task = PostureTask(cost=self.settings.posture_cost)
+        self.posture_task.set_target(self.robot.reference_q)
+        self.tasks = [self.keypoint_task, self.posture_task]
+        self.step_limit = JointStepLimit(self.robot)
+        self.limits = [self.step_limit, GroundLimit(self.robot, self.robot.contact_frames)]
+        if profile.keep_apart:
+            self.limits.append(DistanceLimit(self.robot, [(k.a, k.b, k.distance) for k in profile.keep_apart]))
+        names = [k.human for k in profile.keypoints]
+        self._ankle_keypoints = [names.index(foot.ankle) for foot in profile.feet]
+        self._pink = pink
+        self.last_check: LimitCheck | None = None  # of the last retarget's final trajectory
+        self.last_repaired = False  # whether that trajectory needed the final clamping pass
+        self.failed_steps = 0  # QP steps of the last solve that found no solution (and moved nothing)
+
+    def targets(self, joints: np.ndarray, fps: float) -> KeypointTargets:
+        return keypoint_targets(joints, fps, self.robot.profile, self.robot.proportions)
+
+    def retarget(self, joints: np.ndarray, fps: float = 20.0, what: str = "motion") -> RobotMotion:
+        """Human joints (T, 22, 3), metres, Y up, at `fps` -> robot motion at the control rate.
+
+        Raises MotionFormatError for malformed joints (NaN, wrong shape)."""
+        joints = check_joints(joints, what)
+        if not fps > 0:
+            raise MotionFormatError(f"{what}: frame rate must be positive, got {fps}")
+        if chain_length(joints, self.robot.profile.body_scale.human) < 1e-3:
+            raise MotionFormatError(f"{what}: the legs have no length; these are not body joint positions")
+        targets = self.targets(joints, fps)
+        q = self.solve(targets)
+        robot = self.robot
+        angles, self.last_check, self.last_repaired = make_safe(
+            q[:, BASE_NQ:], robot.lower, robot.upper, robot.velocity_limit, robot.control_rate, robot.joint_names)
+        profile = robot.profile
+        return RobotMotion(
+            robot=robot.name, control_rate=robot.control_rate, times=targets.times,
+            joint_names=robot.joint_names, joint_positions=angles, root_pose=q[:, :BASE_NQ],
+            foot_names=tuple(f.side for f in profile.feet), contacts=targets.contacts,
+            keypoint_frames=tuple(k.frame for k in profile.keypoints), keypoint_targets=targets.positions,
+            scale=targets.scale,
+        )
+
+    def solve(self, targets: KeypointTargets) -> np.ndarray:
+        """Configurations (N, nq), one per control frame, warm-started frame to frame."""
+        from pink.exceptions import NoSolutionFound
+
+        robot, settings, task = self.robot, self.settings, self.keypoint_task
+        dt = 1.0 / robot.control_rate
+        configuration = self._pink.Configuration(robot.model, robot.data, robot.reference_q)
+        out = np.empty((len(targets.times), robot.nq))
+        position_costs, orientation_costs = self.frame_costs(targets.contacts)
+        self.step_limit.q_previous = None
+        self.failed_steps = 0
+        for n in range(len(targets.times)):
+            task.set_targets(targets.positions[n], targets.rotations[n])
+            task.set_costs(position_costs[n], orientation_costs[n])
+            iterations = settings.first_frame_iterations if n == 0 else settings.iterations
+            for _ in range(iterations):
+                try:
+                    velocity = self._pink.solve_ik(configuration, self.tasks, dt, solver=settings.solver,
+                                                   damping=settings.damping, limits=self.limits, safety_break=False)
+                except NoSolutionFound:
+                    # dq = 0 satisfies every constraint, so keeping the last configuration is safe
+                    self.failed_steps += 1
+                    continue
+                configuration.integrate_inplace(velocity, dt)
+            out[n] = configuration.q
+            self.step_limit.q_previous = configuration.q[BASE_NQ:].copy()
+        return out
+
+    def frame_costs(self, contacts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoint position and orientation costs per control frame (N, K) each: a foot in contact is
+        pinned harder and held flat; a swinging foot's orientation is weighted by `swing_orientation_factor`
+        (a flat target would fight a human foot pointing down at toe-off and twist the leg)."""
+        keypoints, settings = self.robot.profile.keypoints, self.settings
+        position = np.tile([k.position_cost for k in keypoints], (len(contacts), 1))
+        orientation = np.tile([k.orientation_cost for k in keypoints], (len(contacts), 1))
+        feet = self._ankle_keypoints
+        position[:, feet] *= np.where(contacts, settings.stance_cost_factor, 1.0)
+        orientation[:, feet] *= np.where(contacts, 1.0, settings.swing_orientation_factor)
+        return position, orientation
