@@ -93,18 +93,19 @@ def run(args: argparse.Namespace) -> int:
 
     report = args.out_dir / "corpus_validation.json"
     _step(f"validate: checking every clip, report in {report}")
-    from motionllm.cli import main
+    from motionllm.corpus.validate import THRESHOLDS, summary_table, validate_path
+    from motionllm.fileio import atomic_path
 
-    with open(report, "w") as sink:
-        saved, sys.stdout = sys.stdout, sink
-        try:
-            code = main(["corpus", "--validate", str(corpus), "--json"])
-        finally:
-            sys.stdout = saved
-    _step("validate: all clips pass" if code == 0 else f"validate: some clips FAIL (see {report})")
+    results = validate_path(corpus, progress=True)
+    passed = all(r["passed"] for r in results)
+    with atomic_path(report) as tmp:
+        tmp.write_text(json.dumps({"path": str(corpus), "passed": passed, "thresholds": THRESHOLDS.__dict__,
+                                   "clips": results}, indent=1))
+    print(summary_table(results), file=sys.stderr)
+    _step("validate: all clips pass" if passed else f"validate: some clips FAIL (see {report})")
 
     _step("render: drawing examples")
     for path in render_examples(corpus, args.out_dir, args.examples):
         print(path)
     _step(f"done: corpus in {corpus}, renders and reports in {args.out_dir}")
-    return code
+    return 0 if passed else 1

@@ -74,6 +74,9 @@ def joints_to_features(joints: np.ndarray, uniform: bool = True, contact_thresho
     r_rot = quats[:, 0].copy()  # world -> facing frame, per frame
     root_velocity = qrot(r_rot[1:], positions[1:, 0] - positions[:-1, 0])
     root_yaw_velocity = qmul(r_rot[1:], qinv(r_rot[:-1]))
+    # Keep w >= 0: when the heading crosses 180 degrees the product can come out as -q, and arcsin of
+    # its y component would then flip the turn (T2M's code has this bug; it never occurs in its sample).
+    root_yaw_velocity *= np.where(root_yaw_velocity[:, :1] < 0, -1.0, 1.0)
 
     local = positions.copy()
     local[..., 0] -= local[:, :1, 0]
