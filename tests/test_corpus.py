@@ -17,7 +17,7 @@ from motionllm.corpus.captions import captions_for, gerund, third_person
 from motionllm.corpus.generate import make_clip, split_of, statistics_from_sums
 from motionllm.corpus.rig import neutral_controls, solve, two_bone_ik
 from motionllm.corpus.sequence import sample_style
-from motionllm.corpus.validate import THRESHOLDS, check_clip
+from motionllm.corpus.validate import check_clip
 from motionllm.motion.dataset import HumanML3DDataset, feature_statistics, read_split, read_texts
 from motionllm.motion.features import features_to_joints
 from motionllm.motion.skeleton import JOINT_INDEX as J

@@ -21,23 +21,12 @@ from motionllm.motion.formats.mediapipe_landmarks import (
     LANDMARK_INDEX, WEIGHTS, mediapipe33_to_smpl22, world_to_y_up,
 )
 from motionllm.motion.quaternion import quat_from_axis_angle, qrot
-from motionllm.motion.samples import SampleUnavailable, sample_path
 from motionllm.motion.skeleton import (
     JOINT_INDEX as J, JOINT_NAMES, PARENTS, REFERENCE_BONE_LENGTHS, Skeleton, bone_lengths, facing_directions,
 )
 
 HML = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "humanml3d_sample"
 VIDEO = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "video" / "pose2sim_single_cam01.mp4"
-
-
-@pytest.fixture(scope="session")
-def sample():
-    def get(name: str) -> Path:
-        try:
-            return sample_path(name)
-        except SampleUnavailable as exc:
-            pytest.skip(f"registry sample unavailable: {exc}")
-    return get
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +66,8 @@ def frames_at_20fps(n_frames: int, fps: float) -> int:
 
 # --- BVH: real files ---------------------------------------------------------------------------------
 
-def test_lafan1_bvh_reads_as_the_file_says(sample):
-    path = sample("lafan1_test2.bvh")
+def test_lafan1_bvh_reads_as_the_file_says(registry_sample):
+    path = registry_sample("lafan1_test2.bvh")
     joints = read_motion(path)
     assert len(joints) == frames_at_20fps(3945, 1 / 0.033333)
     assert_canonical_person(joints, head_height=(1.4, 1.7))
@@ -89,8 +78,8 @@ def test_lafan1_bvh_reads_as_the_file_says(sample):
     assert lengths[J["left_foot"]] == pytest.approx(0.173, abs=1e-4)  # LeftToe
 
 
-def test_blender_rig_bvh_with_position_channels_on_every_joint(sample):
-    joints = read_motion(sample("blender_test3.bvh"))
+def test_blender_rig_bvh_with_position_channels_on_every_joint(registry_sample):
+    joints = read_motion(registry_sample("blender_test3.bvh"))
     assert len(joints) == frames_at_20fps(3089, 1 / 0.041667)
     # A small rig, in metres (thigh 0.33 m); the clavicle midpoint rides a rotating bone: ~2 mm play.
     assert_canonical_person(joints, head_height=(1.1, 1.4), loose_bones=("left_collar", "right_collar"))
@@ -244,8 +233,8 @@ def test_malformed_bvh(tmp_path, cut, message):
 
 # --- CMU ASF/AMC -------------------------------------------------------------------------------------
 
-def test_cmu_asf_amc(sample):
-    amc_path, asf_path = sample("cmu_01.amc"), sample("cmu_01.asf")
+def test_cmu_asf_amc(registry_sample):
+    amc_path, asf_path = registry_sample("cmu_01.amc"), registry_sample("cmu_01.asf")
     joints = read_motion(amc_path, asf=asf_path)
     assert len(joints) == frames_at_20fps(2750, 120)
     assert_canonical_person(joints, head_height=(1.2, 1.6), bone_std=2e-3)
@@ -291,17 +280,17 @@ def test_asf_amc_forward_kinematics_on_known_rotations(tmp_path):
     np.testing.assert_allclose(bones["arm"][1][1], [0, 0, -inch], atol=1e-12)
 
 
-def test_truncated_amc(sample, tmp_path):
-    text = sample("cmu_01.amc").read_text()
+def test_truncated_amc(registry_sample, tmp_path):
+    text = registry_sample("cmu_01.amc").read_text()
     (tmp_path / "cut.amc").write_text(text[: len(text) // 3])
     with pytest.raises(MotionFormatError, match="truncated|needs"):
-        read_motion(tmp_path / "cut.amc", asf=sample("cmu_01.asf"))
+        read_motion(tmp_path / "cut.amc", asf=registry_sample("cmu_01.asf"))
 
 
 # --- DeepMimic -----------------------------------------------------------------------------------------
 
-def test_deepmimic_offsets_match_the_shipped_urdf(sample):
-    root = ET.fromstring(sample("humanoid.urdf").read_bytes().rstrip(b"\0"))  # the shipped file ends in a NUL
+def test_deepmimic_offsets_match_the_shipped_urdf(registry_sample):
+    root = ET.fromstring(registry_sample("humanoid.urdf").read_bytes().rstrip(b"\0"))  # the shipped file ends in a NUL
     for joint in root.iter("joint"):
         name = joint.get("name")
         if name in deepmimic.URDF_OFFSETS:
@@ -313,8 +302,8 @@ def test_deepmimic_offsets_match_the_shipped_urdf(sample):
 
 
 @pytest.mark.parametrize("motion, frames, upright", [("walk", 26, 1.0), ("backflip", 36, 0.6)])
-def test_deepmimic_motions(sample, motion, frames, upright):
-    joints = read_motion(sample(f"deepmimic_{motion}.txt"))
+def test_deepmimic_motions(registry_sample, motion, frames, upright):
+    joints = read_motion(registry_sample(f"deepmimic_{motion}.txt"))
     assert len(joints) == frames
     # The backflip is keyed at 16 fps; rotations are slerped, so bones keep their length.
     assert_canonical_person(joints, head_height=(1.2, 1.6), upright_fraction=upright, bone_std=1e-4)

@@ -3,7 +3,6 @@ they run, write what they promise, resume, and score. Quality is measured on the
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -24,8 +24,8 @@ from motionllm.corpus.terrain import transform
 from motionllm.corpus.validate import check_clip
 from motionllm.errors import MotionLLMError
 from motionllm.fileio import atomic_path, save_npy
-from motionllm.motion.dataset import Caption, write_split, write_texts
-from motionllm.motion.features import CONTACT, FEATURE_DIM, RIC, ROT, VEL, features_to_joints, joints_to_features
+from motionllm.motion.dataset import Caption, statistics_from_moments, write_split, write_texts
+from motionllm.motion.features import FEATURE_DIM, features_to_joints, joints_to_features
 from motionllm.motion.skeleton import FPS, JOINT_INDEX, Skeleton
 
 SPLIT_FRACTIONS = (("train", 0.80), ("val", 0.05), ("test", 0.15))
@@ -148,16 +148,6 @@ def _work(job: tuple) -> dict:
             "sums": (f.sum(0), (f * f).sum(0), len(f)) if want_sums else None}
 
 
-def statistics_from_sums(total: np.ndarray, total_sq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean.npy / Std.npy exactly as `motionllm.motion.dataset.feature_statistics` defines them, from
-    running sums (the corpus never holds all features in memory)."""
-    mean = total / n
-    std = np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0))
-    for group in (slice(0, 1), slice(1, 3), slice(3, 4), RIC, ROT, VEL, CONTACT):
-        std[group] = std[group].mean()
-    return mean.astype(np.float32), np.maximum(std, 1e-4).astype(np.float32)
-
-
 def generate(out: str | os.PathLike, count: int, seed: int, workers: int | None = None,
              progress: bool = True, overwrite: bool = False) -> dict:
     """Write `count` clips to `out`; returns a summary (time, frames, retries, action counts)."""
@@ -211,7 +201,7 @@ def generate(out: str | os.PathLike, count: int, seed: int, workers: int | None 
     write_split(out / "all.txt", [clip_id(i, count) for i in range(count)])
     if train_frames[0] == 0:  # tiny corpora: statistics over everything rather than nothing
         raise MotionLLMError("the train split is empty; use --count 2 or more")
-    mean, std = statistics_from_sums(total, total_sq, train_frames[0])
+    mean, std = statistics_from_moments(total, total_sq, train_frames[0])
     save_npy(out / "Mean.npy", mean)
     save_npy(out / "Std.npy", std)
     meta = {"generator": f"motionllm-corpus {GENERATOR_VERSION}", "seed": seed, "count": count, "fps": int(FPS),

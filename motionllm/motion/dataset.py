@@ -168,15 +168,22 @@ class HumanML3DDataset:
 
 
 def feature_statistics(feature_list: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std as HumanML3D's Mean.npy/Std.npy define them: per-dimension mean; std averaged within
-    each feature group (root yaw, root XZ velocity, root height, positions, rotations, velocities,
-    contacts) so that normalisation keeps the geometry within a group. Floored to avoid dividing by ~0.
-    """
-    from motionllm.motion.features import CONTACT, RIC, ROT, VEL
-
+    """Mean.npy/Std.npy of a list of (T, D) feature arrays (see `statistics_from_moments`)."""
     stacked = np.concatenate(feature_list, axis=0).astype(np.float64)
-    mean, std = stacked.mean(axis=0), stacked.std(axis=0)
-    if stacked.shape[1] == 263:
+    return statistics_from_moments(stacked.sum(axis=0), (stacked**2).sum(axis=0), len(stacked))
+
+
+def statistics_from_moments(total: np.ndarray, total_sq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std as HumanML3D's Mean.npy/Std.npy define them, from running sums over n frames:
+    per-dimension mean; std averaged within each feature group (root yaw, root XZ velocity, root height,
+    positions, rotations, velocities, contacts) so that normalisation keeps the geometry within a group.
+    Floored so normalisation never divides by ~0.
+    """
+    from motionllm.motion.features import CONTACT, FEATURE_DIM, RIC, ROT, VEL
+
+    mean = total / n
+    std = np.sqrt(np.maximum(total_sq / n - mean * mean, 0.0))
+    if len(std) == FEATURE_DIM:
         for group in (slice(0, 1), slice(1, 3), slice(3, 4), RIC, ROT, VEL, CONTACT):
             std[group] = std[group].mean()
     return mean.astype(np.float32), np.maximum(std, 1e-4).astype(np.float32)

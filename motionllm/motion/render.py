@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 from pathlib import Path
 from typing import Sequence
 
@@ -62,7 +63,7 @@ class _Scene:
 
         self.fig = plt.figure(figsize=(size * 2.5, size), dpi=64)
         if title:
-            self.fig.suptitle(title, fontsize=11)
+            self.fig.suptitle(textwrap.fill(title, 110), fontsize=10 if len(title) > 110 else 11)
         grid = self.fig.add_gridspec(1, 4, width_ratios=(1.6, 1, 1, 1))
         ax3d = self.fig.add_subplot(grid[0], projection="3d")
         self._setup_3d(ax3d)
@@ -152,17 +153,25 @@ def render_motion(motions, out_path: str | os.PathLike, fps: float = FPS, title:
                   progress: bool = False) -> Path:
     """Render one motion (T, 22, 3) or several overlaid, to .gif/.mp4 (animation) or .png (contact sheet)."""
     out_path = Path(out_path)
-    suffix = out_path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise MotionLLMError(f"render: output must end in one of {', '.join(SUFFIXES)}, got {out_path.name!r}")
+    check_output_suffix(out_path)
     motions = _as_motions(motions)
-    n_frames = max(len(m) for m in motions)
     scene = _Scene(motions, title, labels, size)
+    return render_scene(scene, max(len(m) for m in motions), fps, out_path, sheet_frames, progress)
+
+
+def check_output_suffix(out_path: Path) -> None:
+    if out_path.suffix.lower() not in SUFFIXES:
+        raise MotionLLMError(f"render: output must end in one of {', '.join(SUFFIXES)}, got {out_path.name!r}")
+
+
+def render_scene(scene, n_frames: int, fps: float, out_path: Path, sheet_frames: int = 8,
+                 progress: bool = False) -> Path:
+    """Write a scene (anything with `draw(frame, fps) -> RGB array` and `close()`) as an animation or,
+    for .png, a contact sheet of `sheet_frames` evenly spaced frames. Closes the scene."""
     try:
-        if suffix == ".png":
+        if out_path.suffix.lower() == ".png":
             frames = np.linspace(0, n_frames - 1, min(sheet_frames, n_frames)).round().astype(int)
-            images = [scene.draw(f, fps) for f in frames]
-            sheet = contact_sheet(images, columns=2)
+            sheet = contact_sheet([scene.draw(f, fps) for f in frames], columns=2)
             with atomic_path(out_path) as tmp:
                 import imageio.v3 as iio
 
