@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "motionllm.motion.render",
     "motionllm.corpus.cli",
     "motionllm.retargeting.cli",
+    "motionllm.perception.cli",
     "motionllm.models.cli",
     "motionllm.quickstart",
 )

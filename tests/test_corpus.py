@@ -14,7 +14,7 @@ from motionllm.corpus.actions import REGISTRY, Ctx, State
 from motionllm.corpus.actions.whole_body import _sit_motion
 from motionllm.corpus.body import make_body, sample_body
 from motionllm.corpus.captions import captions_for, gerund, third_person
-from motionllm.corpus.generate import make_clip, split_of, statistics_from_sums
+from motionllm.corpus.generate import make_clip, split_of
 from motionllm.corpus.rig import neutral_controls, solve, two_bone_ik
 from motionllm.corpus.sequence import sample_style
 from motionllm.corpus.validate import check_clip
@@ -95,15 +95,23 @@ def test_split_fractions():
     assert split_of(1000, 5) == splits and split_of(1000, 6) != splits
 
 
-def test_statistics_from_sums_matches_dataset_definition():
+def test_statistics_from_running_sums_match_a_direct_computation():
+    """The corpus accumulates sums clip by clip; the result must equal the HumanML3D definition computed
+    directly: per-dimension mean, std averaged within each feature group."""
+    from motionllm.motion.dataset import statistics_from_moments
+    from motionllm.motion.features import CONTACT, RIC, ROT, VEL
+
     rng = np.random.default_rng(0)
     parts = [rng.normal(size=(n, 263)) * rng.uniform(0.1, 3, 263) for n in (40, 70, 55)]
     total = sum(p.sum(0) for p in parts)
     total_sq = sum((p * p).sum(0) for p in parts)
-    mean, std = statistics_from_sums(total, total_sq, sum(len(p) for p in parts))
-    ref_mean, ref_std = feature_statistics(parts)
-    np.testing.assert_allclose(mean, ref_mean, rtol=1e-5)
-    np.testing.assert_allclose(std, ref_std, rtol=1e-5)
+    mean, std = statistics_from_moments(total, total_sq, sum(len(p) for p in parts))
+    stacked = np.concatenate(parts)
+    direct = stacked.std(0)
+    for group in (slice(0, 1), slice(1, 3), slice(3, 4), RIC, ROT, VEL, CONTACT):
+        np.testing.assert_allclose(std[group], direct[group].mean(), rtol=1e-5)
+    np.testing.assert_allclose(mean, stacked.mean(0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(feature_statistics(parts)[1], std, rtol=1e-6)
 
 
 def test_same_seed_same_bytes_for_any_worker_count(tmp_path):

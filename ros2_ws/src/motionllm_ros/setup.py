@@ -29,6 +29,8 @@ setup(
     entry_points={
         "console_scripts": [
             "motion_player = motionllm_ros.motion_player:main",
+            "camera_source = motionllm_ros.camera_source:main",
+            "pose_estimator = motionllm_ros.pose_estimator:main",
         ],
     },
 )

@@ -1,0 +1,117 @@
+"""`motionllm pose INPUT -o joints.npy`: the live pose stage run offline over a video or an image folder.
+
+Every frame is processed in order (nothing is dropped), with the frame's time in the recording
+(frame index / rate) driving tracking and smoothing, so the result does not depend on the speed of the
+machine. The person kept is the track seen in the most frames; frames where they were not found are
+filled by linear interpolation between the nearest frames where they were (the first and last known
+frames are held at the ends). The motion is then made canonical (20 fps, on the floor, facing +Z at
+frame 0) and written whole or not at all.
+
+Monocular world landmarks are centred on the hips, so the pelvis stays at the origin: the motion has
+the body's articulation, not its travel through the room.
+"""
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from motionllm.errors import MotionLLMError
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "pose",
+        help="estimate the 3D skeleton of the person in a video or image folder (BlazePose) -> joints .npy",
+        description="Run the pose stage (MediaPipe BlazePose 3D, SMPL-22 mapping, tracking, One-Euro smoothing) "
+                    "over every frame of a video file or an image folder, keep the person seen in the most "
+                    "frames, fill the frames where they were not found by interpolation, and write their "
+                    "canonical motion (T, 22, 3): metres, Y up, 20 fps, on the floor, facing +Z at frame 0, "
+                    "pelvis fixed at the origin (monocular poses have no travel). See docs/perception.md.",
+    )
+    p.add_argument("input", help="video file (.mp4, .avi, ...) or folder of images (PNG, JPEG, ...)")
+    p.add_argument("-o", "--output", required=True, help="output joints .npy, (T, 22, 3) at 20 fps")
+    p.add_argument("--fps", type=float, metavar="F",
+                   help="frame rate of an image folder (default 30); for a video it overrides the file's rate")
+    p.add_argument("--width", type=int, default=640, metavar="PX",
+                   help="resize frames to this width before estimation (aspect kept; 0 = full size; default 640)")
+    p.add_argument("--estimator", default="blazepose", help="pose estimator (default blazepose)")
+    p.add_argument("--no-smoothing", action="store_true", help="keep the raw per-frame estimates")
+    p.add_argument("--render", metavar="OUT", help="also render the motion to .gif, .mp4 or .png (contact sheet)")
+    p.set_defaults(func=run)
+
+
+def fill_gaps(joints: np.ndarray) -> np.ndarray:
+    """(T, 22, 3) with NaN frames -> the same with those frames linearly interpolated over time."""
+    found = ~np.isnan(joints).any(axis=(1, 2))
+    if found.sum() < 2:
+        raise MotionLLMError(f"a person was found in {int(found.sum())} frame(s); need at least 2")
+    frames = np.arange(len(joints))
+    flat = joints.reshape(len(joints), -1)
+    filled = np.stack([np.interp(frames, frames[found], flat[found, k]) for k in range(flat.shape[1])], axis=1)
+    return filled.reshape(joints.shape)
+
+
+def estimate_motion(source, stage, fps: float) -> tuple[np.ndarray, int]:
+    """Run `stage` over every frame of `source` at times k / fps.
+
+    Returns ((T, 22, 3) joints of the person seen most often, NaN where they were not found;
+    the number of frames where they were found).
+    """
+    per_frame: list[dict[int, np.ndarray]] = []
+    for k, (rgb, _) in enumerate(source):
+        bodies, _ = stage.process(rgb, k / fps)
+        per_frame.append({body.id: body.joints for body in bodies})
+    if not per_frame:
+        raise MotionLLMError("the input has no frames")
+    seen = Counter(track_id for frame in per_frame for track_id in frame)
+    if not seen:
+        raise MotionLLMError(f"no person found in any of the {len(per_frame)} frames")
+    main_id, count = seen.most_common(1)[0]
+    nan = np.full((22, 3), np.nan)
+    return np.stack([frame.get(main_id, nan) for frame in per_frame]), count
+
+
+def run(args: argparse.Namespace) -> int:
+    from motionllm.fileio import save_npy
+    from motionllm.motion.canonical import canonicalize
+    from motionllm.motion.skeleton import FPS
+    from motionllm.perception.pose import make_estimator
+    from motionllm.perception.smoothing import SkeletonSmoother
+    from motionllm.perception.sources import FOLDER_FPS, ImageFolderSource, VideoFileSource
+    from motionllm.perception.stage import PoseStage
+
+    if Path(args.output).suffix.lower() != ".npy":
+        raise MotionLLMError(f"output must be a .npy file, got {args.output!r}")
+    if args.fps is not None and not args.fps > 0:
+        raise MotionLLMError(f"--fps must be positive, got {args.fps}")
+    if args.width < 0:
+        raise MotionLLMError(f"--width must not be negative, got {args.width}")
+    if args.render:
+        from motionllm.motion.render import check_output_suffix
+
+        check_output_suffix(Path(args.render))  # fail before the work, not after it
+    if Path(args.input).is_dir():
+        source = ImageFolderSource(args.input, fps=None, width=args.width)
+        fps = args.fps or FOLDER_FPS
+    else:
+        source = VideoFileSource(args.input, fps=None, width=args.width)
+        fps = args.fps or source.native_fps
+    smoother = None if args.no_smoothing else SkeletonSmoother()
+    with source:
+        stage = PoseStage(make_estimator(args.estimator), smoother=smoother)
+        try:
+            joints, found = estimate_motion(source, stage, fps)
+        finally:
+            stage.close()
+    motion = canonicalize(fill_gaps(joints), fps, what=args.input)
+    save_npy(args.output, motion)
+    print(f"{args.output}: {len(motion)} frames at {FPS:g} fps from {len(joints)} frames at {fps:g} fps "
+          f"(person found in {found})")
+    if args.render:
+        from motionllm.motion.render import render_motion
+
+        print(f"{render_motion(motion, args.render, title=Path(args.input).name)}: rendered")
+    return 0

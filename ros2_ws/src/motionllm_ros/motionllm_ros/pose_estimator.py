@@ -1,0 +1,355 @@
+"""pose_estimator: camera images -> tracked, smoothed 3D skeletons, named as in ROS4HRI (REP-155).
+
+Subscribes
+  camera/image_raw  sensor_msgs/Image  rgb8, bgr8 or mono8; keep last 1, reliable (or best effort: `image_qos`)
+Publishes (every message's header.stamp is the stamp of the image it came from)
+  /humans/bodies/tracked             std_msgs/String  JSON {"header": {"stamp": {"sec", "nanosec"},
+                                     "frame_id"}, "ids": ["b1", ...]}: the fields of hri_msgs/IdsList
+                                     (not available here), once per processed frame
+  /humans/bodies/<id>/skeleton3d     geometry_msgs/PoseArray  22 SMPL joints, T2M order, metres, Y up,
+                                     pelvis at the origin; frame_id = `frame_id` with {id} filled in
+  /humans/bodies/<id>/keypoints2d    geometry_msgs/PolygonStamped  the 33 MediaPipe landmarks in image
+                                     pixels: x right, y down, z = confidence in [0, 1] (not depth);
+                                     frame_id = the image's
+  /humans/bodies/markers             visualization_msgs/MarkerArray  every body's skeleton (ns = its id);
+                                     a body that is lost gets DELETE markers
+  /diagnostics                       diagnostic_msgs/DiagnosticArray  "pose_estimator: bodies" every
+                                     `diagnostics_period` s: frames received/processed/dropped, bad input,
+                                     camera-to-skeleton latency and inference time (p50, p95)
+Parameters (read at start-up)
+  estimator            "blazepose" (default) or "package.module:Class" of a motionllm PoseEstimator
+  image_qos            "reliable" (default) or "best_effort"; the queue is keep-last 1 either way
+  min_detection_confidence, min_tracking_confidence   BlazePose thresholds, 0..1 (default 0.5)
+  smoothing            One-Euro filter per body (default true); min_cutoff (Hz), beta, d_cutoff (Hz)
+  track_timeout        seconds a body may be unseen before it ends; it then comes back with a new id
+  max_jump             largest move between frames, in box diagonals, for a person to keep their id
+  frame_id             frame of the skeletons; "{id}" is replaced by the body id (default "body_{id}")
+  diagnostics_period   seconds between /diagnostics messages
+
+Never a backlog: the subscription keeps the newest image only, and a worker thread always processes
+the newest one received; an image replaced before the worker took it is dropped and counted
+(frames_dropped). Images the publisher sent that never reached the node (gaps in the publication
+sequence numbers: lost in transport, or replaced in the middleware's one-image queue) are counted as
+frames_lost; this count assumes a single image publisher. Why reliable by default: on this project's
+test machine a best-effort keep-last-1 reader lost 30-40 % of 360x640 frames sent at 20 fps even while
+idle (UDP and LARGE_DATA transports alike), a reliable one none; with keep-last 1 a reliable reader
+still never builds a backlog (the writer replaces, it does not block). Bad input
+(encodings other than rgb8/bgr8/mono8, empty or truncated images, NaN landmarks) is logged (throttled),
+counted and reported on /diagnostics; the node keeps going. A summary is logged on shutdown.
+
+Run: `ros2 run motionllm_ros pose_estimator --ros-args --params-file launch/pose_estimator.yaml`
+  or `python -m motionllm_ros.pose_estimator`
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import threading
+import time
+from collections import deque
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Point32, PolygonStamped, PoseArray
+from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, ParameterType
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header, String
+from visualization_msgs.msg import Marker, MarkerArray
+
+from motionllm.errors import MotionFormatError, MotionLLMError
+from motionllm.perception.pose import InvalidLandmarksError, estimator_class, make_estimator
+from motionllm.perception.smoothing import BETA, D_CUTOFF_HZ, MIN_CUTOFF_HZ, SkeletonSmoother
+from motionllm.perception.stage import PoseStage, TrackedBody
+from motionllm.perception.tracking import Tracker
+from motionllm_ros.conversions import joints_to_pose_array, msg_to_image, skeleton_markers
+from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
+from motionllm_ros.environment import configure_ros_environment
+
+IMAGE_TOPIC = "camera/image_raw"
+BODIES = "/humans/bodies"
+# Keep last 1: the middleware holds only the newest image for us. Reliability is the `image_qos` parameter.
+IMAGE_RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
+
+
+def image_qos(reliability: str = "reliable") -> QoSProfile:
+    return QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=IMAGE_RELIABILITY[reliability],
+                      durability=DurabilityPolicy.VOLATILE)
+
+OUTPUT_DEPTH = 10
+LATENCY_WINDOW = 300  # frames over which the latency percentiles are taken
+LOG_THROTTLE_S = 5.0
+BAD_INPUT = ("bad_images", "invalid_landmarks", "failed_frames")
+
+
+def body_name(track_id: int) -> str:
+    """The REP-155 body id of a track: a valid ROS name token (letters first), unique for the node's life."""
+    return f"b{track_id}"
+
+
+def image_to_rgb(msg: Image) -> np.ndarray:
+    """rgb8 / bgr8 / mono8 Image -> RGB uint8 (H, W, 3). Raises MotionFormatError (encoding, size)."""
+    image = msg_to_image(msg)
+    if msg.encoding == "bgr8":
+        return image[:, :, ::-1]
+    if msg.encoding == "mono8":
+        return np.repeat(image[:, :, None], 3, axis=2)
+    return image
+
+
+def keypoints_message(body: TrackedBody, header: Header) -> PolygonStamped:
+    msg = PolygonStamped(header=header)
+    points = np.column_stack([body.pose.keypoints, body.pose.confidences]).astype(np.float64).tolist()
+    msg.polygon.points = [Point32(x=x, y=y, z=c) for x, y, c in points]
+    return msg
+
+
+def tracked_message(ids: list[str], header: Header) -> String:
+    return String(data=json.dumps({
+        "header": {"stamp": {"sec": header.stamp.sec, "nanosec": header.stamp.nanosec},
+                   "frame_id": header.frame_id},
+        "ids": ids}))
+
+
+def delete_markers(ns: str, header: Header) -> list[Marker]:
+    return [Marker(header=header, ns=ns, id=marker_id, action=Marker.DELETE) for marker_id in (0, 1)]
+
+
+def stamp_seconds(header: Header) -> float:
+    return header.stamp.sec + header.stamp.nanosec * 1e-9
+
+
+class Counters:
+    """What the worker did, read by the diagnostics timer (guarded by the node's lock)."""
+
+    def __init__(self) -> None:
+        self.received = self.processed = self.dropped = self.lost = self.no_person = 0
+        self.last_sequence: int | None = None  # publication sequence number of the last image received
+        self.bad = {kind: 0 for kind in BAD_INPUT}
+        self.latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)    # capture stamp -> skeletons published
+        self.inference_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # the pose stage alone
+        self.last_error = ""
+        self.errors_since_report = 0
+
+    def percentiles(self, values: deque) -> tuple[float, float]:
+        if not values:
+            return float("nan"), float("nan")
+        p50, p95 = np.percentile(np.array(values), [50, 95])
+        return float(p50), float(p95)
+
+
+class PoseEstimatorNode(Node):
+    def __init__(self) -> None:
+        super().__init__("pose_estimator")
+        self._declare_parameters()
+        value = lambda name: self.get_parameter(name).value  # noqa: E731
+        spec = value("estimator")
+        if value("image_qos") not in IMAGE_RELIABILITY:
+            raise MotionLLMError(f"image_qos must be one of {', '.join(IMAGE_RELIABILITY)}, got {value('image_qos')!r}")
+        estimator = self._make_estimator(spec)
+        smoother = None
+        if value("smoothing"):
+            smoother = SkeletonSmoother(value("min_cutoff"), value("beta"), value("d_cutoff"))
+        self._stage = PoseStage(estimator, Tracker(value("track_timeout"), value("max_jump")), smoother)
+        self._frame_id = value("frame_id")
+
+        self._tracked_pub = self.create_publisher(String, f"{BODIES}/tracked", OUTPUT_DEPTH)
+        self._markers_pub = self.create_publisher(MarkerArray, f"{BODIES}/markers", OUTPUT_DEPTH)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_DEPTH)
+        self._body_pubs: dict[int, tuple] = {}  # track id -> (skeleton3d, keypoints2d) publishers
+
+        self._lock = threading.Condition()
+        self._counters = Counters()
+        self._pending: Image | None = None
+        self._stopping = False
+        self._worker = threading.Thread(target=self._work, name="pose_estimator_worker", daemon=True)
+        self._worker.start()
+        self._subscription = self.create_subscription(Image, IMAGE_TOPIC, self._on_image,
+                                                      image_qos(value("image_qos")))
+        self.create_timer(value("diagnostics_period"), self._publish_diagnostics)
+        self.get_logger().info(f"ready: {spec} on {self._subscription.topic_name}, bodies on {BODIES}")
+
+    def _declare_parameters(self) -> None:
+        def number(name, default, low, high, text):
+            self.declare_parameter(name, default, ParameterDescriptor(
+                type=ParameterType.PARAMETER_DOUBLE, description=text, read_only=True,
+                floating_point_range=[FloatingPointRange(from_value=low, to_value=high)]))
+
+        def other(name, default, kind, text):
+            self.declare_parameter(name, default, ParameterDescriptor(type=kind, description=text, read_only=True))
+
+        other("estimator", "blazepose", ParameterType.PARAMETER_STRING,
+              "Pose estimator: blazepose, or package.module:Class of a motionllm PoseEstimator")
+        other("image_qos", "reliable", ParameterType.PARAMETER_STRING,
+              "Reliability of the keep-last-1 image subscription: reliable or best_effort")
+        number("min_detection_confidence", 0.5, 0.0, 1.0, "BlazePose: person detector threshold")
+        number("min_tracking_confidence", 0.5, 0.0, 1.0, "BlazePose: below this the detector runs again")
+        other("smoothing", True, ParameterType.PARAMETER_BOOL, "One-Euro filter on each body's joints")
+        number("min_cutoff", MIN_CUTOFF_HZ, 0.001, 100.0, "One-Euro cutoff frequency at rest, Hz")
+        number("beta", BETA, 0.0, 1000.0, "One-Euro cutoff increase (Hz) per m/s of joint speed")
+        number("d_cutoff", D_CUTOFF_HZ, 0.001, 100.0, "One-Euro cutoff frequency of the speed estimate, Hz")
+        number("track_timeout", 1.0, 0.0, 60.0, "Seconds unseen before a body ends (it returns with a new id)")
+        number("max_jump", 0.5, 0.01, 10.0, "Largest move between frames, in body-box diagonals, to keep an id")
+        other("frame_id", "body_{id}", ParameterType.PARAMETER_STRING,
+              "Frame of the skeletons (Y up, pelvis at the origin); {id} is replaced by the body id")
+        number("diagnostics_period", 1.0, 0.05, 60.0, "Seconds between /diagnostics messages")
+
+    def _make_estimator(self, spec: str):
+        """The estimator, given the options among ours that its constructor takes (a plug-in may take none)."""
+        cls = estimator_class(spec)
+        accepted = inspect.signature(cls).parameters
+        options = {name: self.get_parameter(name).value
+                   for name in ("min_detection_confidence", "min_tracking_confidence") if name in accepted}
+        return make_estimator(spec, **options)
+
+    # --- newest image in, one at a time -----------------------------------------------------------
+
+    def _on_image(self, msg: Image, info: dict) -> None:
+        sequence = info.get("publication_sequence_number")
+        with self._lock:
+            c = self._counters
+            c.received += 1
+            if sequence is not None:
+                if c.last_sequence is not None and sequence > c.last_sequence:
+                    c.lost += sequence - c.last_sequence - 1
+                c.last_sequence = sequence  # a smaller number: a new publisher; start counting again
+            if self._pending is not None:  # the worker is still busy: the older image is never processed
+                self._counters.dropped += 1
+            self._pending = msg
+            self._lock.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._pending is not None or self._stopping)
+                if self._stopping:
+                    return
+                msg, self._pending = self._pending, None
+            try:
+                self._process(msg)
+            except Exception as exc:  # noqa: BLE001 - the worker must outlive any one frame
+                if not self.context.ok():  # shut down under this thread (Ctrl-C): just stop
+                    return
+                self._bad_input("failed_frames", f"{type(exc).__name__}: {exc}")
+
+    def _process(self, msg: Image) -> None:
+        header = msg.header
+        try:
+            rgb = image_to_rgb(msg)
+            start = time.perf_counter()
+            bodies, ended = self._stage.process(rgb, stamp_seconds(header))
+            inference_ms = (time.perf_counter() - start) * 1e3
+        except MotionFormatError as exc:  # ImageError, InvalidLandmarksError, bad encodings and sizes
+            kind = "invalid_landmarks" if isinstance(exc, InvalidLandmarksError) else "bad_images"
+            self._bad_input(kind, exc)
+            return
+        self._publish(bodies, ended, header)
+        latency_ms = (time.time_ns() - (header.stamp.sec * 1_000_000_000 + header.stamp.nanosec)) * 1e-6
+        with self._lock:
+            self._counters.processed += 1
+            self._counters.no_person += not bodies
+            self._counters.inference_ms.append(inference_ms)
+            self._counters.latency_ms.append(latency_ms)
+
+    def _bad_input(self, kind: str, exc: Exception | str) -> None:
+        with self._lock:
+            self._counters.bad[kind] += 1
+            self._counters.last_error = f"{kind.replace('_', ' ')}: {exc}"
+            self._counters.errors_since_report += 1
+        self.get_logger().warning(f"skipped a frame: {exc}", throttle_duration_sec=LOG_THROTTLE_S)
+
+    def _publish(self, bodies: list[TrackedBody], ended: list[int], header: Header) -> None:
+        markers = []
+        for track_id in ended:
+            for publisher in self._body_pubs.pop(track_id, ()):
+                self.destroy_publisher(publisher)
+            markers += delete_markers(body_name(track_id), header)
+        for body in bodies:
+            name = body_name(body.id)
+            if body.id not in self._body_pubs:
+                self._body_pubs[body.id] = (
+                    self.create_publisher(PoseArray, f"{BODIES}/{name}/skeleton3d", OUTPUT_DEPTH),
+                    self.create_publisher(PolygonStamped, f"{BODIES}/{name}/keypoints2d", OUTPUT_DEPTH))
+                self.get_logger().info(f"new body {name}")
+            skeleton_pub, keypoints_pub = self._body_pubs[body.id]
+            frame_id = self._frame_id.replace("{id}", name)
+            skeleton_pub.publish(joints_to_pose_array(body.joints, header.stamp, frame_id))
+            keypoints_pub.publish(keypoints_message(body, header))
+            markers += skeleton_markers(body.joints, header.stamp, frame_id, ns=name).markers
+        self._tracked_pub.publish(tracked_message([body_name(i) for i in self._stage.tracker.active_ids], header))
+        if markers:
+            self._markers_pub.publish(MarkerArray(markers=markers))
+
+    # --- reporting ------------------------------------------------------------------------------------
+
+    def _snapshot(self) -> tuple[dict[str, object], int, str]:
+        """(counters for /diagnostics, errors since the last report, the last error); resets the error count."""
+        with self._lock:
+            c = self._counters
+            latency, inference = c.percentiles(c.latency_ms), c.percentiles(c.inference_ms)
+            values = {"frames_received": c.received, "frames_processed": c.processed, "frames_dropped": c.dropped,
+                      "frames_lost": c.lost,
+                      "frames_without_person": c.no_person, **c.bad,
+                      "tracked_bodies": len(self._stage.tracker.tracks),
+                      "latency_ms_p50": latency[0], "latency_ms_p95": latency[1],
+                      "inference_ms_p50": inference[0], "inference_ms_p95": inference[1]}
+            errors, last_error = c.errors_since_report, c.last_error
+            c.errors_since_report = 0
+        return values, errors, last_error
+
+    def _publish_diagnostics(self) -> None:
+        values, errors, last_error = self._snapshot()
+        if errors:
+            level, message = WARN, f"{errors} bad frame(s) since the last report; last: {last_error}"
+        else:
+            level, message = OK, f"{values['tracked_bodies']} body(ies) tracked"
+        self._diagnostics_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), "pose_estimator: bodies",
+                                                       level, message, values, hardware_id=self._subscription.topic_name))
+
+    def summary(self) -> str:
+        values, _, _ = self._snapshot()
+        received = max(int(values["frames_received"]), 1)
+        return (f"{values['frames_received']} frames received, {values['frames_processed']} processed, "
+                f"{values['frames_dropped']} dropped ({100.0 * int(values['frames_dropped']) / received:.0f}%), "
+                f"{values['frames_lost']} lost before reaching the node, "
+                f"{values['bad_images']} bad images, {values['invalid_landmarks']} with invalid landmarks, "
+                f"{values['failed_frames']} failed, "
+                f"{values['frames_without_person']} without a person; camera-to-skeleton latency "
+                f"p50 {values['latency_ms_p50']:.1f} ms, p95 {values['latency_ms_p95']:.1f} ms")
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._lock.notify()
+        self._worker.join(timeout=5.0)
+        self._stage.close()
+        shutdown_logger(self).info(f"stopped: {self.summary()}")
+
+
+def main(args: list[str] | None = None) -> int:
+    configure_ros_environment(large_data=True)
+    rclpy.init(args=args)
+    try:
+        node = PoseEstimatorNode()
+    except (ParameterException, MotionLLMError) as exc:  # e.g. -p estimator:=openpose, -p beta:=-1.0
+        print(f"pose_estimator: error: {exc}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 2
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""camera_source and pose_estimator end to end: nodes in their own processes, over real rclpy / Fast DDS.
+
+The real video (one person, 100 frames) goes camera_source -> pose_estimator -> this test. Bad input is
+published by the test itself. Image processes use Fast DDS's LARGE_DATA transports, and so does the
+probe here (the `probe` fixture). A scripted estimator (below) stands in for BlazePose where a test
+needs exact control over what the estimator returns: the node loads it by import path, as it would a
+user's plug-in.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy", reason="ROS 2 (rclpy) is not installed in this environment")
+pytest.importorskip("motionllm_ros", reason="motionllm_ros is not installed: pip install -e ros2_ws/src/motionllm_ros")
+pytest.importorskip("cv2", reason="OpenCV (opencv-contrib-python) is not installed")
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
+from geometry_msgs.msg import PolygonStamped, PoseArray  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+from std_msgs.msg import String  # noqa: E402
+from visualization_msgs.msg import MarkerArray  # noqa: E402
+
+from motionllm.motion.skeleton import JOINT_INDEX, bone_lengths  # noqa: E402
+from motionllm.perception.pose import PoseEstimator  # noqa: E402
+from motionllm_ros.conversions import image_to_msg, pose_array_to_joints  # noqa: E402
+from motionllm_ros.diagnostics import status_values  # noqa: E402
+
+CAMERA = "motionllm_ros.camera_source"
+POSE = "motionllm_ros.pose_estimator"
+VIDEO = "video/pose2sim_single_cam01.mp4"
+VIDEO_FRAMES = 100
+TESTS_DIR = Path(__file__).resolve().parent
+FEMURS = (JOINT_INDEX["left_knee"], JOINT_INDEX["right_knee"])
+# Receive everything that is sent to the test (the nodes' own subscriptions are keep-last 1).
+RECEIVE_ALL = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE)
+
+
+class BrightnessEstimator(PoseEstimator):
+    """Scripted by the image: dark (mean < 64) -> NaN landmarks, bright (mean > 192) -> one fixed valid
+    pose whose keypoints cover the image, anything else -> nobody."""
+
+    name = "brightness"
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(0)
+        self.world = rng.normal(scale=0.3, size=(33, 3))
+        self.unit_keypoints = rng.uniform(0.1, 0.9, size=(33, 2))
+
+    def _detect(self, rgb):
+        mean = rgb.mean()
+        height, width = rgb.shape[:2]
+        keypoints = self.unit_keypoints * (width, height)
+        if mean < 64:
+            return [(np.full((33, 3), np.nan), keypoints, np.ones(33))]
+        if mean > 192:
+            return [(self.world, keypoints, np.full(33, 0.9))]
+        return []
+
+
+@pytest.fixture
+def video_path(shared_data) -> Path:
+    path = shared_data / VIDEO
+    if not path.is_file():
+        pytest.skip(f"{path} is missing from the shared data")
+    return path
+
+
+@pytest.fixture
+def probe(ros_env, monkeypatch, request):
+    """The test's rclpy node, on LARGE_DATA transports like the image nodes (set before it is created)."""
+    monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA")
+    return request.getfixturevalue("ros_probe")
+
+
+def start(ros_process, module: str, *parameters: str, env: dict[str, str] | None = None):
+    args = ["--ros-args"]
+    for parameter in parameters:
+        args += ["-p", parameter]
+    return ros_process(module, *args, env=env)
+
+
+def collect(probe, topics: dict[str, tuple[type, object]]) -> dict[str, list]:
+    """Subscribe now; the lists fill while the probe spins."""
+    received = {name: [] for name in topics}
+    for name, (msg_type, qos) in topics.items():
+        probe.node.create_subscription(msg_type, name, received[name].append, qos)
+    return received
+
+
+def spin_until(probe, condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        probe.executor.spin_once(timeout_sec=0.05)
+    return condition()
+
+
+def stamp_ns(msg) -> int:
+    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+
+
+def last_pose_status(diagnostics: list[DiagnosticArray]) -> DiagnosticStatus | None:
+    statuses = [s for array in diagnostics for s in array.status if s.name.startswith("pose_estimator")]
+    return statuses[-1] if statuses else None
+
+
+def wait_for_subscriber(probe, publisher, timeout: float = 15.0) -> None:
+    assert spin_until(probe, lambda: publisher.get_subscription_count() > 0, timeout), "the node never subscribed"
+
+
+# --- the real video through both nodes --------------------------------------------------------------
+
+@pytest.mark.ros
+@pytest.mark.timeout(90)
+def test_video_to_skeletons_through_both_nodes(ros_process, probe, video_path):
+    pose = start(ros_process, POSE, "diagnostics_period:=0.5")
+    assert pose.wait_for_output(r"ready: blazepose", timeout=30), pose.output()
+    received = collect(probe, {
+        "camera/image_raw": (Image, RECEIVE_ALL),
+        "/humans/bodies/b1/skeleton3d": (PoseArray, RECEIVE_ALL),
+        "/humans/bodies/b1/keypoints2d": (PolygonStamped, RECEIVE_ALL),
+        "/humans/bodies/tracked": (String, RECEIVE_ALL),
+        "/humans/bodies/markers": (MarkerArray, RECEIVE_ALL),
+        "/diagnostics": (DiagnosticArray, RECEIVE_ALL),
+    })
+    # 12 fps: slower than inference, so every frame should be processed (on an idle machine).
+    camera = start(ros_process, CAMERA, f"source:={video_path}", "loop:=false", "rate_mode:=fixed", "fps:=12.0",
+                   "width:=360", "frame_id:=cam", "wait_for_subscribers:=2")  # pose_estimator and this probe
+    assert spin_until(probe, lambda: "end of" in camera.output(), 40), camera.output()
+    probe.spin_for(1.5)  # the last frames' results
+    images, skeletons = received["camera/image_raw"], received["/humans/bodies/b1/skeleton3d"]
+    keypoints, tracked = received["/humans/bodies/b1/keypoints2d"], received["/humans/bodies/tracked"]
+    status = last_pose_status(received["/diagnostics"])
+    assert status is not None, pose.output()
+    values = status_values(status)
+    report = f"diagnostics {values}\npose output:\n{pose.output()}"
+
+    assert len(images) >= VIDEO_FRAMES - 2, f"probe got {len(images)} images"
+    assert int(values["frames_processed"]) >= 0.9 * VIDEO_FRAMES, report
+    assert int(values["frames_without_person"]) <= 5 and len(skeletons) >= 0.85 * VIDEO_FRAMES, report
+    image_stamps = {stamp_ns(m) for m in images}
+    assert {stamp_ns(m) for m in skeletons} <= image_stamps, "a skeleton carries a stamp no image had"
+    assert {stamp_ns(m) for m in keypoints} <= image_stamps and len(keypoints) == len(skeletons)
+
+    joints = np.stack([pose_array_to_joints(m) for m in skeletons])
+    femurs = bone_lengths(joints)[:, FEMURS]
+    assert ((0.3 < femurs) & (femurs < 0.55)).all(), f"femur lengths {femurs.min():.3f}..{femurs.max():.3f} m"
+    assert (femurs.std(axis=0) < 0.03).all(), f"femur length std {femurs.std(axis=0)} m"
+    assert (joints[:, JOINT_INDEX["head"], 1] > 0.25).all()  # Y up
+    assert {m.header.frame_id for m in skeletons} == {"body_b1"}
+
+    points = np.array([[(p.x, p.y, p.z) for p in m.polygon.points] for m in keypoints])
+    assert points.shape[1:] == (33, 3) and {m.header.frame_id for m in keypoints} == {"cam"}
+    visible = points[..., 2] > 0.5
+    assert (points[visible][:, 0] < 360).all() and (points[visible][:, 1] < 640).all() and (points[..., :2] > -50).all()
+
+    ids = [json.loads(m.data) for m in tracked]
+    assert {tuple(t["ids"]) for t in ids} == {("b1",)}
+    assert {(t["header"]["stamp"]["sec"] * 1_000_000_000 + t["header"]["stamp"]["nanosec"]) for t in ids} <= image_stamps
+    markers = received["/humans/bodies/markers"]
+    assert markers and {mk.ns for m in markers for mk in m.markers} == {"b1"}
+    assert float(values["latency_ms_p50"]) > 0
+
+    assert pose.stop() == 0 and camera.stop() == 0
+    assert pose.wait_for_output(r"stopped: \d+ frames received, \d+ processed", timeout=1), pose.output()
+
+
+# --- bad input ----------------------------------------------------------------------------------------
+
+def raw_image(encoding: str, height: int, width: int, step: int, data: bytes, stamp_s: int) -> Image:
+    msg = Image(height=height, width=width, encoding=encoding, step=step)
+    msg.header.stamp.sec = stamp_s
+    msg.data = data
+    return msg
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(60)
+def test_bad_images_and_nan_landmarks_do_not_stop_the_node(ros_process, probe):
+    pose = start(ros_process, POSE, f"estimator:={__name__}:BrightnessEstimator", "diagnostics_period:=0.3",
+                 env={"PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])})
+    assert pose.wait_for_output(r"ready: ", timeout=30), pose.output()
+    received = collect(probe, {"/humans/bodies/b1/skeleton3d": (PoseArray, RECEIVE_ALL),
+                               "/diagnostics": (DiagnosticArray, RECEIVE_ALL)})
+    publisher = probe.node.create_publisher(Image, "camera/image_raw", 10)
+    wait_for_subscriber(probe, publisher)
+
+    def rgb(value: int, stamp_s: int) -> Image:
+        msg = image_to_msg(np.full((48, 32, 3), value, np.uint8), "rgb8")
+        msg.header.stamp.sec = stamp_s
+        return msg
+
+    bad = [
+        raw_image("16UC1", 4, 4, 8, bytes(32), 1),            # depth image: unsupported encoding
+        raw_image("yuv422", 4, 4, 8, bytes(32), 2),           # unsupported encoding
+        raw_image("rgb8", 0, 0, 0, b"", 3),                   # zero-size
+        raw_image("rgb8", 4, 4, 12, bytes(40), 4),            # truncated: 40 bytes, 48 needed
+        rgb(10, 5),                                           # dark: the estimator returns NaN landmarks
+        rgb(128, 6),                                          # grey: nobody in view
+    ]
+    for msg in bad + [rgb(250, 7)]:  # then a good frame
+        publisher.publish(msg)
+        probe.spin_for(0.15)  # one at a time, so that none is replaced before the worker takes it
+    assert spin_until(probe, lambda: received["/humans/bodies/b1/skeleton3d"], 10), pose.output()
+    (skeleton,) = received["/humans/bodies/b1/skeleton3d"]
+    assert skeleton.header.stamp.sec == 7
+
+    def counted() -> bool:
+        status = last_pose_status(received["/diagnostics"])
+        return status is not None and int(status_values(status)["frames_processed"]) >= 2
+    assert spin_until(probe, counted, 5), pose.output()
+    values = status_values(last_pose_status(received["/diagnostics"]))
+    assert (values["frames_received"], values["bad_images"], values["invalid_landmarks"],
+            values["frames_without_person"], values["frames_processed"], values["failed_frames"]) == \
+        ("7", "4", "1", "1", "2", "0"), values
+    warnings = [s for a in received["/diagnostics"] for s in a.status if s.level == DiagnosticStatus.WARN]
+    assert warnings and any("NaN" in s.message or "encoding" in s.message or "bytes" in s.message for s in warnings)
+    output = pose.output()
+    assert "skipped a frame" in output and "Traceback" not in output
+    assert pose.alive() and probe.wait_for_node("pose_estimator", timeout=5)
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(60)
+def test_frames_faster_than_inference_are_dropped_and_counted(ros_process, probe, video_path):
+    from motionllm.perception.sources import VideoFileSource
+
+    with VideoFileSource(video_path, fps=None, width=360) as source:
+        frames = [rgb for rgb, _ in source]
+    pose = start(ros_process, POSE, "diagnostics_period:=0.3")
+    assert pose.wait_for_output(r"ready: blazepose", timeout=30), pose.output()
+    diagnostics = collect(probe, {"/diagnostics": (DiagnosticArray, RECEIVE_ALL)})["/diagnostics"]
+    publisher = probe.node.create_publisher(Image, "camera/image_raw", 10)
+    wait_for_subscriber(probe, publisher)
+    probe.spin_for(0.5)  # the node's reader matches this publisher too (discovery goes both ways)
+    for rgb in frames:  # about 200 fps, several times faster than BlazePose
+        publisher.publish(image_to_msg(rgb, "rgb8", stamp=probe.node.get_clock().now().to_msg()))
+        probe.spin_for(0.005)
+
+    def settled() -> bool:  # the worker has taken the last frame: every frame received is accounted for
+        status = last_pose_status(diagnostics)
+        if status is None:
+            return False
+        v = status_values(status)
+        return int(v["frames_processed"]) + int(v["frames_dropped"]) == int(v["frames_received"]) > 0
+    assert spin_until(probe, settled, 15), f"{last_pose_status(diagnostics)}\n{pose.output()}"
+    probe.spin_for(0.7)  # and nothing more arrives
+    values = status_values(last_pose_status(diagnostics))
+    received, processed, dropped = (int(values[k]) for k in ("frames_received", "frames_processed", "frames_dropped"))
+    assert processed + dropped == received and dropped > 0 and processed >= 2, values
+    # Frames replaced in the middleware's one-frame queue before the node's callback saw them are
+    # counted as lost (from gaps in the sequence numbers): sent = received + lost, up to the frames sent
+    # before the node's reader had matched this publisher.
+    assert received + int(values["frames_lost"]) <= VIDEO_FRAMES, values
+    # No backlog: a frame is processed within about one inference of its arrival, or not at all (a queue
+    # of 100 frames would make the later ones wait for all those before them).
+    assert float(values["latency_ms_p95"]) < 3 * float(values["inference_ms_p95"]) + 200.0, values
+    assert pose.stop() == 0
+    assert pose.wait_for_output(rf"stopped: {values['frames_received']} frames received, {processed} processed, "
+                                rf"{dropped} dropped", timeout=1), pose.output()
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("parameter, message", [
+    ("estimator:=openpose", "unknown pose estimator 'openpose'"),
+    ("image_qos:=fast", "image_qos must be one of reliable, best_effort"),
+])
+def test_pose_estimator_refuses_bad_parameters_in_one_line(ros_process, parameter, message):
+    pose = start(ros_process, POSE, parameter)
+    assert pose.popen.wait(timeout=30) == 2
+    lines = pose.output().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pose_estimator: error:") and message in lines[0], lines
+
+
+# --- camera_source ------------------------------------------------------------------------------------
+
+@pytest.mark.ros
+@pytest.mark.timeout(60)
+def test_camera_source_survives_a_bad_source_and_takes_a_good_one(ros_process, probe, tmp_path, video_path):
+    received = collect(probe, {"camera/image_raw": (Image, RECEIVE_ALL), "/diagnostics": (DiagnosticArray, RECEIVE_ALL)})
+    camera = start(ros_process, CAMERA, f"source:={tmp_path / 'missing.mp4'}")
+    assert camera.wait_for_output(r"\[ERROR\].*cannot open source .*no such video file", timeout=30), camera.output()
+    errors = lambda: [s for a in received["/diagnostics"] for s in a.status  # noqa: E731
+                      if s.name.startswith("camera_source") and s.level == DiagnosticStatus.ERROR]
+    assert spin_until(probe, errors, 5), camera.output()
+    assert "no such video file" in errors()[0].message
+    assert camera.alive() and received["camera/image_raw"] == []
+
+    (refused,) = probe.set_parameters("camera_source", rate_mode="slow")
+    assert not refused.successful and "rate_mode must be one of" in refused.reason
+    # Set one by one, in this order: the source last, so that no frame goes out at the old size.
+    results = probe.set_parameters("camera_source", width=90, rate_mode="max", source=str(video_path))
+    assert all(r.successful for r in results), [r.reason for r in results]
+    assert spin_until(probe, lambda: len(received["camera/image_raw"]) >= 20, 15), camera.output()
+    images = received["camera/image_raw"]
+    assert {(m.encoding, m.width, m.height, m.header.frame_id) for m in images} == {("rgb8", 90, 160, "camera")}
+    stamps = [stamp_ns(m) for m in images]
+    assert stamps == sorted(stamps) and abs(stamps[-1] - time.time_ns()) < 10e9  # capture times, wall clock
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(60)
+def test_camera_source_refuses_a_bad_rate_mode_in_one_line(ros_process, video_path):
+    camera = start(ros_process, CAMERA, f"source:={video_path}", "rate_mode:=slow")
+    assert camera.popen.wait(timeout=30) == 2
+    lines = camera.output().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("camera_source: error: rate_mode must be one of"), lines
