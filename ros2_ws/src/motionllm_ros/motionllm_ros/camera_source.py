@@ -32,7 +32,6 @@ import threading
 import time
 from pathlib import Path
 
-import rclpy
 from rcl_interfaces.msg import (
     FloatingPointRange,
     IntegerRange,
@@ -40,8 +39,6 @@ from rcl_interfaces.msg import (
     ParameterType,
     SetParametersResult,
 )
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
@@ -52,7 +49,7 @@ from motionllm.errors import MotionLLMError
 from motionllm.perception.sources import NATIVE, FrameSource, FrameSourceError, open_source
 from motionllm_ros.conversions import image_to_msg
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, ERROR, OK, WARN, diagnostic_array, shutdown_logger
-from motionllm_ros.environment import configure_ros_environment
+from motionllm_ros.node_main import run_node
 
 RATE_MODES = ("native", "fixed", "max")
 SOURCE_PARAMETERS = {"source", "loop", "rate_mode", "fps", "width", "height", "keep_aspect", "wait_for_subscribers"}
@@ -242,23 +239,7 @@ class CameraSource(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    configure_ros_environment(large_data=True)
-    rclpy.init(args=args)
-    try:
-        node = CameraSource()
-    except (ParameterException, MotionLLMError) as exc:  # e.g. -p rate_mode:=slow, -p fps:=0.0
-        print(f"camera_source: error: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(CameraSource, "camera_source", args, large_data=True)
 
 
 if __name__ == "__main__":

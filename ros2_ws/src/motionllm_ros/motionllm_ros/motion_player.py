@@ -22,11 +22,8 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import PoseArray
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, ParameterType
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float32MultiArray
@@ -41,7 +38,7 @@ from motionllm_ros.conversions import (
     motion_to_multiarray,
     skeleton_markers,
 )
-from motionllm_ros.environment import configure_ros_environment
+from motionllm_ros.node_main import run_node
 
 # The whole clip is published once; transient-local keeps it for subscribers that join later.
 CLIP_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -137,22 +134,7 @@ class MotionPlayer(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    configure_ros_environment()
-    rclpy.init(args=args)
-    try:
-        node = MotionPlayer()
-    except ParameterException as exc:  # e.g. -p rate:=0.0 or -p rate:=2 (an int, not a double)
-        print(f"motion_player: error: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(MotionPlayer, "motion_player", args)
 
 
 if __name__ == "__main__":

@@ -50,12 +50,9 @@ import time
 from collections import deque
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point32, PolygonStamped, PoseArray
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, ParameterType
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -69,7 +66,7 @@ from motionllm.perception.stage import PoseStage, TrackedBody
 from motionllm.perception.tracking import Tracker
 from motionllm_ros.conversions import joints_to_pose_array, msg_to_image, skeleton_markers
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
-from motionllm_ros.environment import configure_ros_environment
+from motionllm_ros.node_main import run_node
 
 IMAGE_TOPIC = "camera/image_raw"
 BODIES = "/humans/bodies"
@@ -332,23 +329,7 @@ class PoseEstimatorNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    configure_ros_environment(large_data=True)
-    rclpy.init(args=args)
-    try:
-        node = PoseEstimatorNode()
-    except (ParameterException, MotionLLMError) as exc:  # e.g. -p estimator:=openpose, -p beta:=-1.0
-        print(f"pose_estimator: error: {exc}", file=sys.stderr)
-        rclpy.try_shutdown()
-        return 2
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return run_node(PoseEstimatorNode, "pose_estimator", args, large_data=True)
 
 
 if __name__ == "__main__":
