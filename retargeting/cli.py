@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from motionllm.errors import MotionLLMError
-
-RENDER_SUFFIXES = (".gif", ".mp4", ".png")
+from motionllm.motion.render import SUFFIXES as RENDER_SUFFIXES
 
 
 def add_parser(subparsers) -> None:
