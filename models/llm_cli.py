@@ -1,0 +1,181 @@
+"""Command line of the motion LLM: generate, caption, ask, predict, inbetween (+ train/eval/export llm in cli.py).
+
+Motions are read with motionllm.motion.formats.read_motion (joints or features .npy, BVH, AMC, ...) and
+written with write_motion; `--render` takes .gif/.mp4/.png like `motionllm render`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from motionllm.errors import MotionLLMError
+
+
+def _add_model_options(p, sampling: bool = False) -> None:
+    p.add_argument("--model", type=Path, default=None, help="trained motion LLM folder (default: the shipped one)")
+    p.add_argument("--base-model", default=None, help="base HF model directory the adapter was trained on "
+                                                      "(default: as recorded in the model's config)")
+    if sampling:
+        p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default); e.g. 0.8 to sample")
+        p.add_argument("--top-k", type=int, default=0, help="sample among the k most likely tokens (0 = all)")
+        p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1 = off)")
+        p.add_argument("--seed", type=int, default=None, help="random seed for sampling")
+
+
+def _add_motion_output(p) -> None:
+    p.add_argument("-o", "--out", type=Path, required=True, help="output motion (.npy joints, .bvh, ...)")
+    p.add_argument("--seconds", type=float, default=None, help="length of the generated part (default: the model decides)")
+    p.add_argument("--render", type=Path, default=None, help="also render it (.gif, .mp4 or .png)")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("generate", help="text -> motion with the motion LLM",
+                              description="Generate SMPL-22 motion (20 fps) for a text description.")
+    p.add_argument("text", help='e.g. "a person waves with the right hand"')
+    _add_motion_output(p)
+    _add_model_options(p, sampling=True)
+    p.set_defaults(func=run_generate)
+
+    p = subparsers.add_parser("caption", help="motion -> text (long motions in time windows)",
+                              description="Caption a motion file; motions longer than 10 s are captioned in "
+                                          "windows, printed with their times.")
+    p.add_argument("motion", type=Path, help="motion file (joints or features .npy, BVH, ...)")
+    p.add_argument("--window", type=float, default=6.0, help="window length in seconds for long motions")
+    p.add_argument("--json", action="store_true", help="print JSON lines {start, end, caption}")
+    _add_model_options(p)
+    p.set_defaults(func=run_caption)
+
+    p = subparsers.add_parser("ask", help="answer a question about a motion",
+                              description="Answer a question about a motion of up to 10 s (the last 10 s are used "
+                                          "for longer motions).")
+    p.add_argument("motion", type=Path)
+    p.add_argument("question", help='e.g. "which hand does the person raise?"')
+    _add_model_options(p)
+    p.set_defaults(func=run_ask)
+
+    p = subparsers.add_parser("predict", help="continue a motion",
+                              description="Predict how a motion continues from its last (up to) 2 s; writes the "
+                                          "context followed by the prediction.")
+    p.add_argument("motion", type=Path)
+    _add_motion_output(p)
+    _add_model_options(p, sampling=True)
+    p.set_defaults(func=run_predict)
+
+    p = subparsers.add_parser("inbetween", help="fill the motion between two motions",
+                              description="Generate the transition from the end of START to the beginning of END; "
+                                          "writes start context, transition and end context.")
+    p.add_argument("start", type=Path)
+    p.add_argument("end", type=Path)
+    _add_motion_output(p)
+    _add_model_options(p, sampling=True)
+    p.set_defaults(func=run_inbetween)
+
+    add_export_parser(subparsers)
+
+
+def add_export_parser(subparsers) -> None:
+    export = subparsers.add_parser("export", help="export a model for deployment",
+                                   description="Write a trained model in a standalone form for other runtimes.")
+    sub = export.add_subparsers(dest="target", metavar="TARGET", required=True)
+    p = sub.add_parser("llm", help="merge the LoRA adapter into a standalone Hugging Face model",
+                       description="Merge the adapter into the base weights and write a Hugging Face causal LM whose "
+                                   "vocabulary includes the motion tokens (untied output head with the trained motion "
+                                   "rows), plus motionllm.json with the token ids. Loadable with "
+                                   "AutoModelForCausalLM.from_pretrained; the input for ONNX/TensorRT export.")
+    p.add_argument("out", type=Path, help="output folder")
+    _add_model_options(p)
+    p.set_defaults(func=run_export_llm)
+
+
+def run_export_llm(args: argparse.Namespace) -> int:
+    from motionllm.models.llm import merge_to_hf
+
+    lm = _load(args)
+    merge_to_hf(lm.model, lm.tokenizer, args.out)
+    print(args.out)
+    return 0
+
+
+def _load(args):
+    from motionllm.models.motion_llm import MotionLanguageModel, default_threads
+
+    default_threads()
+    return MotionLanguageModel.load(args.model, args.base_model)
+
+
+def _sampling(args):
+    from motionllm.models.llm import Sampling
+
+    if args.temperature < 0 or args.top_k < 0 or not (0 < args.top_p <= 1):
+        raise MotionLLMError("sampling: temperature >= 0, top-k >= 0 and 0 < top-p <= 1")
+    return Sampling(args.temperature, args.top_k, args.top_p, args.seed)
+
+
+def _read(path: Path):
+    from motionllm.motion.formats import read_motion
+
+    return read_motion(path)
+
+
+def _check_outputs(args) -> None:
+    from motionllm.motion.formats import detect_output_format
+    from motionllm.motion.render import check_output_suffix
+
+    detect_output_format(args.out)
+    if args.render is not None:
+        check_output_suffix(args.render)
+
+
+def _write(args, joints, title: str) -> None:
+    from motionllm.motion.formats import write_motion
+
+    write_motion(args.out, joints)
+    print(f"wrote {args.out} ({len(joints)} frames, {len(joints) / 20:.1f} s)", file=sys.stderr)
+    if args.render is not None:
+        from motionllm.motion.render import render_motion
+
+        render_motion(joints, args.render, title=title)
+        print(f"wrote {args.render}", file=sys.stderr)
+
+
+def run_generate(args: argparse.Namespace) -> int:
+    _check_outputs(args)
+    lm = _load(args)
+    joints = lm.generate(args.text, seconds=args.seconds, sampling=_sampling(args))
+    _write(args, joints, args.text)
+    return 0
+
+
+def run_caption(args: argparse.Namespace) -> int:
+    lm = _load(args)
+    for start, end, caption in lm.describe(_read(args.motion), window_seconds=args.window):
+        if args.json:
+            print(json.dumps({"start": round(start, 2), "end": round(end, 2), "caption": caption}))
+        else:
+            print(f"[{start:6.1f} - {end:6.1f} s] {caption}")
+    return 0
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    lm = _load(args)
+    motion = _read(args.motion)
+    limit = int(lm.config.max_motion_tokens / lm.config.tokens_per_second * lm.fps)
+    print(lm.ask(motion[-limit:], args.question))
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    _check_outputs(args)
+    lm = _load(args)
+    _write(args, lm.predict(_read(args.motion), seconds=args.seconds, sampling=_sampling(args)), "prediction")
+    return 0
+
+
+def run_inbetween(args: argparse.Namespace) -> int:
+    _check_outputs(args)
+    lm = _load(args)
+    joints = lm.inbetween(_read(args.start), _read(args.end), seconds=args.seconds, sampling=_sampling(args))
+    _write(args, joints, "in-between")
+    return 0

@@ -1,0 +1,254 @@
+"""The motion LLM's machinery on a tiny random base model (fast): vocabulary, prompts, task data, constrained
+decoding, training, saving and loading, API input checks. The shipped model is tested in test_shipped_llm.py."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from motionllm.errors import MotionLLMError
+from motionllm.models.llm import MotionLLMConfig, Sampling, build_model, load_model, save_model
+from motionllm.models.llm_tasks import (MOTION_TASKS, TASKS, ChatFormat, Clip, Example, make_example, questions)
+
+NUM_CODES = 512
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory):
+    """A 2-layer random Llama with SmolLM2's real tokenizer and chat template, saved as a HF directory."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from motionllm.models.base_llm import resolve_base_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model())
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    out = tmp_path_factory.mktemp("tiny_base")
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def _config(tiny_base, **kw):
+    return MotionLLMConfig(base_model=str(tiny_base), lora_layers=1, lora_rank=4, lora_alpha=8, **kw)
+
+
+@pytest.fixture
+def tiny_model(tiny_base):
+    codebook = torch.randn(NUM_CODES, 32, generator=torch.Generator().manual_seed(0))
+    return build_model(_config(tiny_base), codebook)
+
+
+def _clip(n=20, seed=0):
+    labels = {"actions": [
+        {"type": "wave", "side": "right", "count": 3, "direction": None, "speed": None, "concurrent": False,
+         "start_frame": 0, "end_frame": 40},
+        {"type": "walk", "side": None, "count": 6, "direction": "forward", "speed": "slow", "concurrent": False,
+         "start_frame": 40, "end_frame": 80}]}
+    codes = np.random.default_rng(seed).integers(0, NUM_CODES, n)
+    return Clip("000001", codes, ["a person waves the right hand three times, then walks forward slowly."], labels)
+
+
+def test_motion_vocabulary_is_added_after_the_text_vocabulary(tiny_model):
+    model, tokenizer = tiny_model
+    vocab = model.vocab
+    assert vocab.base == 49152 and vocab.size == NUM_CODES + 2
+    assert tokenizer.convert_tokens_to_ids("<motion_000>") == vocab.base
+    assert tokenizer.convert_tokens_to_ids("<motion_511>") == vocab.base + 511
+    assert tokenizer.convert_tokens_to_ids("</motion>") == vocab.end_id
+    assert model.lm.get_input_embeddings().weight.shape[0] == vocab.base + vocab.size
+    # Only the adapters (top layer) and the motion head train; the embeddings and lower layers are frozen.
+    trainable = model.trainable()
+    assert "motion_head" in trainable
+    assert all("lora_" in n for n in trainable if n != "motion_head")
+    assert all(".layers.1." in n for n in trainable if n != "motion_head")
+
+
+def test_prompts_splice_motion_spans_into_the_chat_template(tiny_model):
+    model, tokenizer = tiny_model
+    chat = ChatFormat(tokenizer, model.vocab)
+    a, b = np.array([5, 6, 7]), np.array([9])
+    ids = chat.prompt_ids("between \x00motion0\x00 and \x00motion1\x00.", [a, b])
+    vocab = model.vocab
+    start = ids.index(vocab.start_id)
+    assert ids[start:start + 5] == [vocab.start_id, vocab.base + 5, vocab.base + 6, vocab.base + 7, vocab.end_id]
+    second = ids.index(vocab.start_id, start + 1)
+    assert ids[second:second + 3] == [vocab.start_id, vocab.base + 9, vocab.end_id]
+    text = tokenizer.decode(ids)
+    assert text.startswith("<|im_start|>system") and text.rstrip().endswith("assistant")
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_training_ids_score_exactly_the_answer(tiny_model, task):
+    model, tokenizer = tiny_model
+    chat = ChatFormat(tokenizer, model.vocab)
+    rng = np.random.default_rng(0)
+    example = make_example(task, _clip(), rng, 5.0, ["wave", "walk", "jump_in_place"])
+    ids, targets, is_motion = chat.training_ids(example)
+    assert len(ids) == len(targets) and is_motion == (task in MOTION_TASKS)
+    scored = [(i, t) for i, t in enumerate(targets) if t != -100]
+    answer, _ = chat.answer_ids(example)
+    assert [t for _, t in scored] == answer
+    # each scored target is the token that follows its position in the full sequence
+    full = ids + [answer[-1]]
+    assert all(full[i + 1] == t for i, t in scored)
+    if is_motion:
+        assert ids[scored[0][0]] == model.vocab.start_id  # the span's opening marker is given, not predicted
+
+
+def test_completion_tasks_partition_the_clip():
+    clip = _clip(20)
+    rng = np.random.default_rng(0)
+    p = make_example("predict", clip, rng, 5.0)
+    assert np.array_equal(np.concatenate([p.motions[0], p.answer_codes]), clip.codes)
+    assert len(p.motions[0]) == 4  # the first 20%
+    m = make_example("inbetween", clip, rng, 5.0)
+    assert np.array_equal(np.concatenate([m.motions[0], m.answer_codes, m.motions[1]]), clip.codes)
+    t = make_example("t2m", clip, rng, 5.0)
+    assert np.array_equal(t.answer_codes, clip.codes) and clip.captions[0] in t.instruction
+
+
+def test_questions_come_from_the_labels():
+    qa = {q: (k, a) for k, q, a in questions(_clip().labels, np.random.default_rng(0), ["wave", "walk", "clap"])}
+    assert qa["What does the person do first?"] == ("first", "wave")
+    assert qa["What does the person do last?"] == ("last", "walk")
+    assert qa["Which hand does the person use to wave?"] == ("side", "right")
+    assert qa["How many times does the person wave?"] == ("count", "3")
+    assert qa["In which direction does the person walk?"] == ("direction", "forward")
+    assert qa["How fast does the person walk?"] == ("speed", "slow")
+    assert qa["Is the person walking, jogging or running?"] == ("gait", "walking")
+    assert qa["Does the person clap?"] == ("yes_no", "no")
+    assert qa["How many different actions does the person perform?"] == ("how_many_actions", "2")
+
+
+def test_motion_decoding_is_valid_and_honours_the_length(tiny_model):
+    model, tokenizer = tiny_model
+    chat = ChatFormat(tokenizer, model.vocab)
+    prompt = chat.generation_prompt(Example("t2m", "Generate a motion: a person jumps.", []))
+    with torch.no_grad():
+        model.motion_head.normal_(0, 1.0)  # a random head: any token may come out, markers included
+    fixed = model.decode([prompt, prompt[3:]], "motion", lengths=[7, 13])
+    assert [len(c) for c in fixed] == [7, 13]
+    free = model.decode([prompt] * 4, "motion", sampling=Sampling(temperature=1.5, seed=1))
+    for codes in fixed + free:
+        assert 2 <= len(codes) <= model.config.max_motion_tokens
+        assert all(0 <= c < NUM_CODES for c in codes)
+    again = model.decode([prompt] * 4, "motion", sampling=Sampling(temperature=1.5, seed=1))
+    assert again == free  # seeded sampling is reproducible
+
+
+def test_batched_decoding_matches_one_at_a_time(tiny_model):
+    model, tokenizer = tiny_model
+    chat = ChatFormat(tokenizer, model.vocab)
+    with torch.no_grad():
+        model.motion_head.normal_(0, 1.0)
+    prompts = [chat.generation_prompt(Example("t2m", f"Generate a motion: {t}", []))
+               for t in ("a person waves.", "someone sits down on the floor and stands up again.")]
+    together = model.decode(prompts, "motion", lengths=[6, 6])
+    alone = [model.decode([p], "motion", lengths=[6])[0] for p in prompts]
+    assert together == alone  # left padding + positions + mask keep rows independent
+
+
+def test_text_decoding_stays_in_the_text_vocabulary(tiny_model):
+    model, tokenizer = tiny_model
+    chat = ChatFormat(tokenizer, model.vocab)
+    prompt = chat.generation_prompt(Example("m2t", "Describe the motion: \x00motion0\x00", [np.arange(10)]))
+    out = model.decode([prompt], "text", stop_id=chat.eos_id, max_new=8)[0]
+    assert len(out) <= 7 and all(0 <= t < model.vocab.base for t in out)
+
+
+def test_training_steps_reduce_the_loss_and_the_model_round_trips(tiny_model, tiny_base, tmp_path):
+    from motionllm.models.llm_training import TrainableView, collate
+
+    model, tokenizer = tiny_model
+    chat = ChatFormat(tokenizer, model.vocab)
+    rng = np.random.default_rng(0)
+    examples = [make_example(t, _clip(seed=i), rng, 5.0, ["wave", "walk"]) for i, t in enumerate(TASKS * 2)]
+    batch = collate(chat, examples)
+    view = TrainableView(model.trainable())
+    optimiser = torch.optim.AdamW(view.parameters(), lr=1e-2)
+    model.train()
+    first = model.loss(**batch).item()
+    for _ in range(30):
+        loss = model.loss(**batch)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    assert loss.item() < 0.5 * first
+    model.eval()
+    prompt = chat.generation_prompt(examples[0])
+    before = model.decode([prompt], "motion", lengths=[5])
+    save_model(model, tmp_path / "llm")
+    files = {p.name for p in (tmp_path / "llm").rglob("*") if p.is_file()}
+    assert {"config.json", "motion_embeddings.safetensors", "adapter_model.safetensors"} <= files
+    adapter_bytes = (tmp_path / "llm" / "adapter" / "adapter_model.safetensors").stat().st_size
+    assert adapter_bytes < 1_000_000  # the adapter only, not the resized embedding matrix
+    loaded, _ = load_model(tmp_path / "llm")
+    assert loaded.decode([prompt], "motion", lengths=[5]) == before
+    assert torch.equal(loaded.motion_head, model.motion_head)
+
+
+def test_loading_refuses_a_mismatched_or_corrupt_model(tiny_model, tmp_path):
+    model, _ = tiny_model
+    save_model(model, tmp_path / "llm")
+    config = json.loads((tmp_path / "llm" / "config.json").read_text())
+    config["base_vocab_size"] = 32000
+    (tmp_path / "llm" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(MotionLLMError, match="base vocabulary"):
+        load_model(tmp_path / "llm")
+    (tmp_path / "llm" / "motion_embeddings.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(MotionLLMError, match="cannot load"):
+        load_model(tmp_path / "llm")
+    with pytest.raises(MotionLLMError, match="cannot load"):
+        load_model(tmp_path / "nowhere", base_model=str(tmp_path))
+
+
+def test_api_rejects_bad_input(tiny_model):
+    from motionllm.models.motion_llm import MotionLanguageModel
+    from motionllm.models.paths import shipped
+    from motionllm.models.vqvae import MotionTokenizer
+
+    model, tokenizer = tiny_model
+    lm = MotionLanguageModel(model, tokenizer, MotionTokenizer.load(shipped("tokenizer")))
+    for text in ("", "   ", "x" * 301):
+        with pytest.raises(MotionLLMError):
+            lm.generate(text)
+    for seconds in (0, -1, 11, float("nan")):
+        with pytest.raises(MotionLLMError, match="seconds"):
+            lm.generate("a person waves", seconds=seconds)
+    joints = np.zeros((40, 22, 3), np.float32)
+    joints[5, 3] = np.nan
+    with pytest.raises(MotionLLMError, match="NaN"):
+        lm.caption(joints)
+    with pytest.raises(MotionLLMError, match="expected SMPL-22"):
+        lm.caption(np.zeros((40, 17, 3)))
+    with pytest.raises(MotionLLMError, match="too short"):
+        lm.caption(np.zeros((3, 22, 3)))
+
+
+def test_merged_export_is_a_plain_hf_model_with_the_same_logits(tiny_model, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from motionllm.models.llm import merge_to_hf
+
+    model, tokenizer = tiny_model
+    with torch.no_grad():
+        model.motion_head.normal_(0, 1.0)
+        for name, p in model.lm.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.1)  # a non-trivial adapter, so merging has something to do
+    model.eval()
+    merge_to_hf(model, tokenizer, tmp_path / "merged")
+    merged = AutoModelForCausalLM.from_pretrained(tmp_path / "merged").eval()
+    assert len(AutoTokenizer.from_pretrained(tmp_path / "merged")) == model.vocab.base + model.vocab.size
+    chat = ChatFormat(tokenizer, model.vocab)
+    ids = torch.tensor([chat.generation_prompt(Example("t2m", "Generate a motion: a person bows.", []))])
+    with torch.no_grad():
+        logits = merged(input_ids=ids).logits[0, -1]
+        h = model.hidden(ids).last_hidden_state[0, -1]
+        assert torch.allclose(logits[model.vocab.base:], model.motion_logits(h), atol=1e-3)
+        assert torch.allclose(logits[:model.vocab.base], model.text_logits(h), atol=1e-3)
