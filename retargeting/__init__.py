@@ -5,12 +5,14 @@
     motion = retargeter.retarget(joints, fps=20)   # RobotMotion at the robot's control rate
     report = evaluate(motion, retargeter.robot)    # QualityReport: limits, sliding, tracking, collisions
     motion.save("walk_g1.npz")
+    plan = command_trajectory(motion, retargeter.robot, start)   # what a robot is sent: lead-in, checked
 
 Nouns: `RobotProfile` (YAML: URDF, keypoints, scaling, rates, margins), `Robot` (Pinocchio model +
 profile), `Retargeter` (pink IK per control frame), `RobotMotion` (the trajectory), `QualityReport`.
 Pinocchio and pink are imported when a robot is built, not when this package is imported.
 """
 from motionllm.retargeting.motion import RobotMotion
+from motionllm.retargeting.playback import CommandTrajectory, TrajectoryRefused, command_trajectory
 from motionllm.retargeting.profile import (DEFAULT_ROBOT, ProfileError, RobotProfile, available_robots,
                                            load_profile)
 from motionllm.retargeting.quality import QualityReport, evaluate
@@ -18,5 +20,6 @@ from motionllm.retargeting.render import render_retarget
 from motionllm.retargeting.retargeter import Retargeter
 from motionllm.retargeting.robot import Robot
 
-__all__ = ["DEFAULT_ROBOT", "ProfileError", "QualityReport", "Retargeter", "Robot", "RobotMotion", "RobotProfile",
-           "available_robots", "evaluate", "load_profile", "render_retarget"]
+__all__ = ["DEFAULT_ROBOT", "CommandTrajectory", "ProfileError", "QualityReport", "Retargeter", "Robot", "RobotMotion",
+           "RobotProfile", "TrajectoryRefused", "available_robots", "command_trajectory", "evaluate", "load_profile",
+           "render_retarget"]

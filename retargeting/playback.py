@@ -1,0 +1,158 @@
+"""From a retargeted motion to the joint commands a robot is sent, checked; never repaired here.
+
+    plan = command_trajectory(motion, robot, start=last_commanded_positions)
+    plan.positions, plan.velocities     # (N, J) at plan.rate, lead-in first
+
+A robot that is sent a new motion is wherever the last command left it (`start`; before any command,
+the profile's reference posture). The motion's first frame is usually elsewhere, so the plan begins
+with a lead-in: a half-cosine move from `start` to that frame whose peak joint speed is at most
+`lead_in_speed` rad/s (and at most the IK's share of each velocity limit), at the control rate.
+
+The whole plan (lead-in included, and the step from `start` to its first point) is checked before
+anything may be sent: finite numbers, every position within the URDF bounds, every velocity and every
+finite-difference step within the URDF velocity limits. A plan that fails, or a motion that the
+retargeter's final pass had to clamp (`repaired`), raises `TrajectoryRefused` with the reason: it is
+for the caller to refuse it (log, report), never to fix it silently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from motionllm.errors import MotionLLMError
+from motionllm.retargeting.motion import RobotMotion
+from motionllm.retargeting.robot import BASE_NQ, Robot
+
+DEFAULT_LEAD_IN_SPEED = 1.0  # rad/s: peak joint speed of the move to a motion's first frame
+LEAD_IN_TOLERANCE = 1e-6  # rad: a start this close to the first frame needs no lead-in
+
+
+class TrajectoryRefused(MotionLLMError):
+    """A joint trajectory that must not be sent (outside limits, not finite); the message says why."""
+
+
+@dataclass(frozen=True)
+class CommandCheck:
+    nonfinite: int  # samples (frame, joint) that are NaN or infinite
+    position_violations: int  # samples outside [lower, upper]
+    max_velocity_ratio: float  # max |velocity| / limit, over the velocities and the finite-difference steps
+    worst_joint: str  # where that maximum is
+
+    @property
+    def ok(self) -> bool:
+        return self.nonfinite == 0 and self.position_violations == 0 and self.max_velocity_ratio <= 1.0
+
+    def describe(self) -> str:
+        if self.ok:
+            return f"within limits (max |velocity|/limit {self.max_velocity_ratio:.3f} at {self.worst_joint})"
+        problems = []
+        if self.nonfinite:
+            problems.append(f"{self.nonfinite} NaN or infinite value(s)")
+        if self.position_violations:
+            problems.append(f"{self.position_violations} joint position(s) outside limits")
+        if self.max_velocity_ratio > 1.0:
+            problems.append(f"|velocity| {self.max_velocity_ratio:.2f} x the limit at {self.worst_joint}")
+        return "; ".join(problems)
+
+
+@dataclass(frozen=True)
+class CommandTrajectory:
+    robot: str
+    joint_names: tuple[str, ...]
+    rate: float  # Hz
+    positions: np.ndarray  # (N, J) rad: the lead-in, then the motion
+    velocities: np.ndarray  # (N, J) rad/s
+    lead_in_frames: int  # how many of the N points are the lead-in
+    check: CommandCheck
+    motion: RobotMotion | None = None
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @property
+    def times(self) -> np.ndarray:
+        """time_from_start of each point, s."""
+        return np.arange(len(self.positions)) / self.rate
+
+    @property
+    def duration_s(self) -> float:
+        return (len(self.positions) - 1) / self.rate if len(self.positions) else 0.0
+
+
+def lead_in(start: np.ndarray, end: np.ndarray, speed: np.ndarray | float, rate: float) -> np.ndarray:
+    """Positions (K, J) after `start`, the last one `end`, on a half-cosine profile whose peak joint speed
+    is at most `speed` (rad/s, per joint or one number); K = 0 when start and end (nearly) agree."""
+    start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
+    delta = end - start
+    if not np.all(np.isfinite(delta)) or np.max(np.abs(delta), initial=0.0) <= LEAD_IN_TOLERANCE:
+        return np.zeros((0, len(start)))
+    # q(s) = start + delta * (1 - cos(pi s)) / 2 over D seconds peaks at pi |delta| / (2 D).
+    duration = float(np.max(np.pi * np.abs(delta) / (2.0 * np.asarray(speed, dtype=np.float64))))
+    frames = max(int(np.ceil(duration * rate)), 1)
+    s = np.arange(1, frames + 1) / frames
+    return start + delta * ((1.0 - np.cos(np.pi * s)) / 2.0)[:, None]
+
+
+def command_velocities(positions: np.ndarray, rate: float) -> np.ndarray:
+    """Velocities for trajectory points: central differences inside, one-sided at the first point, zero
+    at the last (the robot holds the final pose). Each is an average of steps, so within the same limits."""
+    positions = np.asarray(positions, dtype=np.float64)
+    if len(positions) < 2:
+        return np.zeros_like(positions)
+    velocities = np.gradient(positions, 1.0 / rate, axis=0)
+    velocities[-1] = 0.0
+    return velocities
+
+
+def check_command(positions: np.ndarray, velocities: np.ndarray, robot: Robot, rate: float,
+                  start: np.ndarray | None = None) -> CommandCheck:
+    """Check trajectory points against the robot's URDF limits; `start` (where the robot was last
+    commanded) is included in the finite-difference steps."""
+    positions, velocities = np.asarray(positions, dtype=np.float64), np.asarray(velocities, dtype=np.float64)
+    joints = len(robot.joint_names)
+    if positions.ndim != 2 or positions.shape[1] != joints or velocities.shape != positions.shape:
+        raise TrajectoryRefused(f"trajectory for {robot.name}: expected ({joints},) joints per point, "
+                                f"got positions {positions.shape} and velocities {velocities.shape}")
+    nonfinite = int((~np.isfinite(positions)).sum() + (~np.isfinite(velocities)).sum())
+    if start is not None:
+        nonfinite += int((~np.isfinite(np.asarray(start, dtype=np.float64))).sum())
+    with np.errstate(invalid="ignore"):
+        violations = int(((positions < robot.lower) | (positions > robot.upper)).sum())
+        path = positions if start is None else np.vstack([np.asarray(start, dtype=np.float64)[None], positions])
+        ratios = [np.abs(velocities) / robot.velocity_limit]
+        if len(path) > 1:
+            ratios.append(np.abs(np.diff(path, axis=0)) * rate / robot.velocity_limit)
+        worst_ratio, worst_joint = 0.0, robot.joint_names[0]
+        for ratio in ratios:
+            ratio = np.nan_to_num(ratio, nan=0.0, posinf=np.inf)
+            if ratio.size and ratio.max() > worst_ratio:
+                worst_ratio = float(ratio.max())
+                worst_joint = robot.joint_names[int(np.unravel_index(np.argmax(ratio), ratio.shape)[1])]
+    return CommandCheck(nonfinite, violations, worst_ratio, worst_joint)
+
+
+def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | None = None,
+                       lead_in_speed: float = DEFAULT_LEAD_IN_SPEED, repaired: bool = False) -> CommandTrajectory:
+    """The checked command trajectory for `motion`, starting from `start` (default: the reference
+    posture). Raises TrajectoryRefused rather than return anything outside the limits."""
+    if tuple(motion.joint_names) != tuple(robot.joint_names) or motion.control_rate != robot.control_rate:
+        raise TrajectoryRefused(f"motion for '{motion.robot}' at {motion.control_rate:g} Hz does not fit "
+                                f"{robot.name} at {robot.control_rate:g} Hz")
+    if repaired:
+        raise TrajectoryRefused("the retargeted trajectory left the joint limits and needed the final clamping "
+                                "pass; refused rather than sent altered")
+    if not lead_in_speed > 0:
+        raise TrajectoryRefused(f"lead_in_speed must be positive, got {lead_in_speed}")
+    rate = robot.control_rate
+    start = robot.reference_q[BASE_NQ:] if start is None else np.asarray(start, dtype=np.float64)
+    first = np.asarray(motion.joint_positions[0], dtype=np.float64)
+    speed = np.minimum(lead_in_speed, robot.ik_velocity_limit())
+    ramp = lead_in(start, first, speed, rate)
+    positions = np.vstack([ramp, np.asarray(motion.joint_positions, dtype=np.float64)])
+    velocities = command_velocities(positions, rate)
+    check = check_command(positions, velocities, robot, rate, start)
+    if not check.ok:
+        raise TrajectoryRefused(f"trajectory for {robot.name} refused: {check.describe()}")
+    return CommandTrajectory(robot.name, tuple(robot.joint_names), rate, positions, velocities, len(ramp), check,
+                             motion)

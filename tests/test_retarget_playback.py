@@ -1,0 +1,106 @@
+"""From a retargeted motion to joint commands (motionllm.retargeting.playback): lead-in, velocities, and the
+check that refuses, never repairs. Real G1 model, real HumanML3D clip; no ROS."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pinocchio", reason="Pinocchio (pin) is not installed")
+pytest.importorskip("pink", reason="pin-pink is not installed")
+
+from motionllm.retargeting import Retargeter, TrajectoryRefused, command_trajectory  # noqa: E402
+from motionllm.retargeting.playback import check_command, command_velocities, lead_in  # noqa: E402
+from motionllm.retargeting.robot import BASE_NQ  # noqa: E402
+
+JOINTS_FILE = "humanml3d_sample/new_joints_012314.npy"
+
+
+@pytest.fixture(scope="module")
+def g1():
+    return Retargeter("g1")
+
+
+@pytest.fixture(scope="module")
+def motion(g1, shared_data):
+    path = shared_data / JOINTS_FILE
+    if not path.is_file():
+        pytest.skip(f"{path} is missing from the shared data")
+    return g1.retarget(np.load(path)[:60], fps=20)
+
+
+def assert_within_limits(positions, velocities, robot, rate, start=None):
+    assert np.all(np.isfinite(positions)) and np.all(np.isfinite(velocities))
+    assert np.all(positions >= robot.lower) and np.all(positions <= robot.upper)
+    assert np.all(np.abs(velocities) <= robot.velocity_limit)
+    path = positions if start is None else np.vstack([start, positions])
+    assert np.all(np.abs(np.diff(path, axis=0)) * rate <= robot.velocity_limit * (1 + 1e-9))
+
+
+def test_lead_in_is_smooth_and_under_its_speed():
+    start, end = np.array([0.0, 1.0, -0.5]), np.array([1.0, 1.0, 0.5])
+    ramp = lead_in(start, end, 0.8, rate=50.0)
+    np.testing.assert_allclose(ramp[-1], end)
+    steps = np.abs(np.diff(np.vstack([start, ramp]), axis=0)) * 50.0
+    assert steps.max() <= 0.8 and steps.max() > 0.75  # as fast as allowed, no faster
+    assert np.all(np.diff(ramp[:, 0]) > 0) and np.all(ramp[:, 1] == 1.0)  # monotonic; a still joint stays still
+    # pi * 1 rad / (2 * 0.8 rad/s) = 1.96 s -> 99 frames at 50 Hz
+    assert len(ramp) == 99
+    assert len(lead_in(start, start + 1e-9, 0.8, 50.0)) == 0
+
+
+def test_command_velocities_are_within_the_steps_and_end_at_rest():
+    positions = np.cumsum(np.random.default_rng(0).uniform(-0.01, 0.01, size=(50, 4)), axis=0)
+    velocities = command_velocities(positions, 50.0)
+    steps = np.abs(np.diff(positions, axis=0)).max() * 50.0
+    assert np.abs(velocities).max() <= steps + 1e-12 and np.all(velocities[-1] == 0.0)
+
+
+def test_a_trajectory_starts_where_the_robot_was_and_stays_within_limits(g1, motion):
+    robot = g1.robot
+    plan = command_trajectory(motion, robot)  # from the reference posture
+    reference = robot.reference_q[BASE_NQ:]
+    assert plan.lead_in_frames > 0 and len(plan) == plan.lead_in_frames + len(motion)
+    np.testing.assert_array_equal(plan.positions[plan.lead_in_frames:], motion.joint_positions)
+    assert plan.check.ok and plan.joint_names == robot.joint_names and plan.rate == robot.control_rate
+    assert_within_limits(plan.positions, plan.velocities, robot, plan.rate, start=reference)
+    np.testing.assert_allclose(plan.times[:3], [0.0, 0.02, 0.04])
+
+    # Continuing from the last point of that trajectory: the lead-in moves back to the motion's start.
+    again = command_trajectory(motion, robot, start=plan.positions[-1])
+    assert again.lead_in_frames > 0
+    assert_within_limits(again.positions, again.velocities, robot, again.rate, start=plan.positions[-1])
+    # Already at the first frame: no lead-in at all.
+    assert command_trajectory(motion, robot, start=motion.joint_positions[0]).lead_in_frames == 0
+
+
+def test_trajectories_outside_limits_are_refused_not_repaired(g1, motion):
+    robot = g1.robot
+    start = motion.joint_positions[0]
+    spiked = motion.joint_positions.copy()
+    spiked[30, 5] += 0.9 * robot.velocity_limit[5] / robot.control_rate * 3  # a step 2.7x the velocity limit
+    with pytest.raises(TrajectoryRefused, match=rf"velocity\| .* x the limit at {robot.joint_names[5]}"):
+        command_trajectory(replace(motion, joint_positions=spiked), robot, start)
+
+    outside = motion.joint_positions.copy()
+    outside[:, 3] = robot.upper[3] + 0.05  # constant, so only the position bound is broken
+    with pytest.raises(TrajectoryRefused, match="joint position"):
+        command_trajectory(replace(motion, joint_positions=outside), robot, outside[0])
+
+    nan = motion.joint_positions.copy()
+    nan[10, 0] = np.nan
+    with pytest.raises(TrajectoryRefused, match="NaN"):
+        command_trajectory(replace(motion, joint_positions=nan), robot, start)
+
+    with pytest.raises(TrajectoryRefused, match="clamping"):
+        command_trajectory(motion, robot, start, repaired=True)
+    with pytest.raises(TrajectoryRefused, match="does not fit"):
+        command_trajectory(replace(motion, control_rate=100.0), robot, start)
+
+    # The step from where the robot is to the first point counts too.
+    far = start.copy()
+    far[0] += 1.0
+    check = check_command(motion.joint_positions, command_velocities(motion.joint_positions, robot.control_rate),
+                          robot, robot.control_rate, start=far)
+    assert not check.ok and check.max_velocity_ratio > 1.0
