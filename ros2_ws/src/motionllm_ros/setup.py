@@ -31,6 +31,8 @@ setup(
             "motion_player = motionllm_ros.motion_player:main",
             "camera_source = motionllm_ros.camera_source:main",
             "pose_estimator = motionllm_ros.pose_estimator:main",
+            "retargeter = motionllm_ros.retargeter:main",
+            "motion_commander = motionllm_ros.motion_commander:main",
         ],
     },
 )

@@ -11,6 +11,9 @@ Conventions (see docs/ros.md):
   carries the frame rate; data_offset is 0. A size-1 dim does not change the indexing, so generic
   tools still read the array correctly.
 - Images are sensor_msgs/Image in rgb8, bgr8 or mono8, uint8, rows packed or padded per `step`.
+- Robot joint trajectories are trajectory_msgs/JointTrajectory, one point per control period
+  (time_from_start = k / rate) with positions and velocities; a streamed command is a
+  sensor_msgs/JointState with the same joint names, positions and velocities (no efforts).
 
 Big arrays go through bytes (array.array from a buffer, np.frombuffer back), never per-element
 Python loops. Malformed messages raise MotionFormatError with a one-line reason.
@@ -20,10 +23,12 @@ from __future__ import annotations
 import array
 
 import numpy as np
-from builtin_interfaces.msg import Time
+from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point, Pose, PoseArray
-from sensor_msgs.msg import Image
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import ColorRGBA, Float32MultiArray, Header, MultiArrayDimension
+from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 from visualization_msgs.msg import Marker, MarkerArray
 
 from motionllm.errors import MotionFormatError
@@ -33,6 +38,10 @@ DEFAULT_FRAME_ID = "motion"
 MOTION_DIM_LABELS = ("time", "joint", "xyz")
 FPS_LABEL_PREFIX = "fps="
 IMAGE_CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
+
+# QoS of whole motions (`motion/clip`): published once per motion; transient-local keeps the last one for
+# subscribers that join later (they must use this QoS too to receive it).
+CLIP_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 # (parent, child) for the 21 bones, in joint order.
 BONES = tuple((parent, child) for child, parent in enumerate(PARENTS) if parent >= 0)
@@ -136,6 +145,53 @@ def skeleton_markers(joints: np.ndarray, stamp: Time | None = None, frame_id: st
     spheres.scale.x = spheres.scale.y = spheres.scale.z = joint_diameter
     spheres.points = [Point(x=x, y=y, z=z) for x, y, z in points]
     return MarkerArray(markers=[bones, spheres])
+
+
+# --- robot joint commands -> trajectory_msgs/JointTrajectory, sensor_msgs/JointState -------------------
+
+def duration_msg(seconds: float) -> Duration:
+    nanoseconds = int(round(seconds * 1e9))
+    return Duration(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
+def _joint_rows(joint_names, positions: np.ndarray, velocities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    positions = np.asarray(positions, dtype=np.float64)
+    velocities = np.asarray(velocities, dtype=np.float64)
+    if positions.shape != velocities.shape or positions.shape[-1] != len(joint_names):
+        raise MotionFormatError(f"joint command: {len(joint_names)} joint names, positions {positions.shape}, "
+                                f"velocities {velocities.shape}")
+    return positions, velocities
+
+
+def joint_trajectory_msg(joint_names, positions: np.ndarray, velocities: np.ndarray, rate: float,
+                         stamp: Time | None = None, frame_id: str = "") -> JointTrajectory:
+    """(N, J) positions and velocities at `rate` Hz -> JointTrajectory with point k at k / rate s."""
+    positions, velocities = _joint_rows(joint_names, positions, velocities)
+    if positions.ndim != 2:
+        raise MotionFormatError(f"joint trajectory: expected (N, J) positions, got {positions.shape}")
+    msg = JointTrajectory(header=make_header(stamp, frame_id), joint_names=list(joint_names))
+    msg.points = [JointTrajectoryPoint(positions=array.array("d", p.tobytes()), velocities=array.array("d", v.tobytes()),
+                                       time_from_start=duration_msg(k / rate))
+                  for k, (p, v) in enumerate(zip(positions, velocities))]
+    return msg
+
+
+def joint_state_msg(joint_names, positions: np.ndarray, velocities: np.ndarray, stamp: Time | None = None,
+                    frame_id: str = "") -> JointState:
+    """(J,) positions and velocities -> JointState (no efforts)."""
+    positions, velocities = _joint_rows(joint_names, positions, velocities)
+    return JointState(header=make_header(stamp, frame_id), name=list(joint_names),
+                      position=array.array("d", positions.tobytes()), velocity=array.array("d", velocities.tobytes()))
+
+
+def trajectory_to_arrays(msg: JointTrajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """JointTrajectory -> (times (N,), positions (N, J), velocities (N, J)); velocities are zero where absent."""
+    joints = len(msg.joint_names)
+    times = np.array([p.time_from_start.sec + p.time_from_start.nanosec * 1e-9 for p in msg.points])
+    positions = np.array([np.asarray(p.positions, dtype=np.float64) for p in msg.points]).reshape(-1, joints)
+    velocities = np.array([np.asarray(p.velocities, dtype=np.float64) if len(p.velocities) else np.zeros(joints)
+                           for p in msg.points]).reshape(-1, joints)
+    return times, positions, velocities
 
 
 # --- numpy image <-> sensor_msgs/Image -------------------------------------------------------------

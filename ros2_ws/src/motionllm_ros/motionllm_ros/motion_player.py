@@ -25,7 +25,6 @@ import numpy as np
 from geometry_msgs.msg import PoseArray
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float32MultiArray
 from visualization_msgs.msg import MarkerArray
 
@@ -33,6 +32,7 @@ from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.motion.canonical import check_joints
 from motionllm.motion.skeleton import FPS
 from motionllm_ros.conversions import (
+    CLIP_QOS,
     DEFAULT_FRAME_ID,
     joints_to_pose_array,
     motion_to_multiarray,
@@ -40,8 +40,6 @@ from motionllm_ros.conversions import (
 )
 from motionllm_ros.node_main import run_node
 
-# The whole clip is published once; transient-local keeps it for subscribers that join later.
-CLIP_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 FRAME_QUEUE_DEPTH = 10
 
 

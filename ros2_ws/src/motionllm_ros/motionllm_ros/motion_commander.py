@@ -1,0 +1,365 @@
+"""motion_commander: text commands -> checked -> SMPL-22 motion from the motion LLM.
+
+Commands come three ways; each is checked first (motionllm.commands: empty, too long, gibberish or not a
+motion -> refused with a reason, nothing generated), then generated, then published.
+  motion/command         std_msgs/String (topic)      the outcome goes to motion/command_status
+  ~/command              test_msgs/srv/BasicTypes     request: string_value = command text, float64_value =
+                         (service)                    seconds (0: the model decides), bool_value = prepare only
+                                                      (check and keep it for the action; generate nothing).
+                                                      response: bool_value = accepted, string_value = what was
+                                                      done or why not, int32_value = frames, float64_value =
+                                                      seconds of motion, uint32_value = id of a prepared command
+  ~/execute_command      test_msgs/action/NestedMessage  goal: nested_field.uint32_value = id of a prepared
+                         (action)                     command (unknown ids are rejected). feedback, in
+                                                      nested_field: uint8_value = stage (STAGES: 0 checking,
+                                                      1 generating, 2 generated, 3 published), float32_value =
+                                                      progress 0..1, float64_value = seconds elapsed,
+                                                      uint32_value = id. result, in nested_field: bool_value =
+                                                      published, int32_value = frames, float64_value = seconds,
+                                                      uint32_value = id (failed -> aborted; the reason is on
+                                                      motion/command_status)
+No custom interfaces can be built here, and no installed action type has a string field: so the action
+runs a command that the service prepared (checked, with its refusal reason in the service response).
+
+Publishes
+  motion/clip            std_msgs/Float32MultiArray  the generated motion, (T, 22, 3) at its fps (docs/ros.md);
+                                                     transient-local, as motion_player's: the retargeter's input
+  motion/markers         visualization_msgs/MarkerArray  the motion played once at its fps, for RViz
+  motion/command_status  std_msgs/String             JSON per command: {"command", "source", "accepted",
+                                                     "message", "frames", "seconds", "id" (prepared/action)}
+  /diagnostics           diagnostic_msgs/DiagnosticArray  "motion_commander: commands" every `diagnostics_period` s
+Parameters (read at start-up)
+  generator             "llm" (default: motionllm.models.motion_llm.MotionLanguageModel) or
+                        "package.module:Name" of a plug-in with fps and generate(text, seconds)
+  model                 weights folder of the motion LLM (default "": the shipped models/weights/llm)
+  similarity_threshold  command check: least cosine similarity to a known motion command (docs/ros.md)
+  max_chars, max_words  longest command accepted
+  frame_id              header frame of the markers (default "motion", Y up)
+  diagnostics_period    seconds between /diagnostics messages
+
+The generator and the command check (MiniLM) are loaded when the node starts; a generator that cannot be
+loaded (no trained weights) is one error line and exit status 2. One command is generated at a time, on a
+worker thread; a command that arrives meanwhile is refused as busy (its reason says so), never queued
+behind a long generation. An action goal cancelled before its motion is published publishes nothing.
+The last MAX_PREPARED prepared commands are kept; executing one uses it up.
+
+Run: `ros2 run motionllm_ros motion_commander`
+  or `python -m motionllm_ros.motion_commander --ros-args --params-file launch/motion_commander.yaml`
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
+from std_msgs.msg import Float32MultiArray, String
+from test_msgs.action import NestedMessage
+from test_msgs.srv import BasicTypes
+from visualization_msgs.msg import MarkerArray
+
+from motionllm.commands import (DEFAULT_THRESHOLD, MAX_COMMAND_CHARS, MAX_COMMAND_WORDS, CommandChecker,
+                                CommandResult, MotionCommander, load_generator, normalize_command)
+from motionllm_ros.conversions import CLIP_QOS, DEFAULT_FRAME_ID, motion_to_multiarray, skeleton_markers
+from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
+from motionllm_ros.node_main import run_node
+
+COMMAND_TOPIC = "motion/command"
+STATUS_TOPIC = "motion/command_status"
+OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+FEEDBACK_PERIOD_S = 0.5
+GENERATION_WINDOW = 50
+MAX_PREPARED = 32
+STAGES = ("checking", "generating", "generated", "published")  # action feedback: uint8_value = index
+
+
+@dataclass
+class Job:
+    text: str
+    seconds: float | None
+    source: str  # topic, service or action
+    future: Future
+    feedback: Callable[[str, float, float], None] = lambda stage, fraction, elapsed: None
+    cancelled: Callable[[], bool] = lambda: False
+    prepare_only: bool = False  # check and keep for the action; generate nothing
+    command_id: int = 0  # of a prepared command (0: none)
+    started: float = field(default_factory=time.monotonic)
+    stage: str = "queued"
+
+
+class MotionCommanderNode(Node):
+    def __init__(self, **node_options) -> None:
+        super().__init__("motion_commander", **node_options)
+        self._declare_parameters()
+        value = lambda name: self.get_parameter(name).value  # noqa: E731
+        spec = value("generator")
+        start = time.perf_counter()
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no model-loading progress bars in the log
+        generator = load_generator(spec, value("model"))  # MotionLLMError (no weights...): exit 2 in main()
+        checker = CommandChecker(value("similarity_threshold"), value("max_chars"), value("max_words"))
+        self._commander = MotionCommander(generator, checker)
+        self._fps = float(getattr(generator, "fps", 20.0))
+        self._frame_id = value("frame_id")
+
+        self._clip_pub = self.create_publisher(Float32MultiArray, "motion/clip", CLIP_QOS)
+        self._markers_pub = self.create_publisher(MarkerArray, "motion/markers", OUTPUT_QOS)
+        self._status_pub = self.create_publisher(String, STATUS_TOPIC, OUTPUT_QOS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
+
+        self._lock = threading.Condition()
+        self._job: Job | None = None  # the command being handled (one at a time)
+        self._stopping = False
+        self._counts = {"commands": 0, "accepted": 0, "refused": 0, "failed": 0, "busy": 0}
+        self._generate_s: deque[float] = deque(maxlen=GENERATION_WINDOW)
+        self._last = ""
+        self._prepared: OrderedDict[int, tuple[str, float | None]] = OrderedDict()  # id -> (text, seconds)
+        self._next_id = 1
+        self._playing: np.ndarray | None = None  # motion whose markers are being played
+        self._frame = 0
+        self._worker = threading.Thread(target=self._work, name="motion_commander_worker", daemon=True)
+        self._worker.start()
+
+        self.create_subscription(String, COMMAND_TOPIC, self._on_topic_command, 10)
+        self.create_service(BasicTypes, "~/command", self._on_service_command)
+        self._action = ActionServer(self, NestedMessage, "~/execute_command", self._execute,
+                                    goal_callback=self._on_goal,
+                                    cancel_callback=lambda goal_handle: CancelResponse.ACCEPT)
+        self.create_timer(1.0 / self._fps, self._play_markers)
+        self.create_timer(FEEDBACK_PERIOD_S, self._report_progress)
+        self.create_timer(value("diagnostics_period"), self._publish_diagnostics)
+        self.get_logger().info(f"ready: generator {spec}, command check with {len(checker.references)} reference "
+                               f"commands (threshold {checker.threshold:g}); loaded in "
+                               f"{time.perf_counter() - start:.1f} s")
+
+    def _declare_parameters(self) -> None:
+        def parameter(name, default, kind, text, **extra):
+            self.declare_parameter(name, default, ParameterDescriptor(type=kind, description=text, read_only=True,
+                                                                      **extra))
+
+        parameter("generator", "llm", ParameterType.PARAMETER_STRING,
+                  "Motion generator: llm (the motion LLM), or package.module:Name of a plug-in")
+        parameter("model", "", ParameterType.PARAMETER_STRING, "Motion LLM weights folder (empty: the shipped ones)")
+        parameter("similarity_threshold", DEFAULT_THRESHOLD, ParameterType.PARAMETER_DOUBLE,
+                  "Least cosine similarity (MiniLM) to a known motion command for a command to be accepted",
+                  floating_point_range=[FloatingPointRange(from_value=0.05, to_value=0.95)])
+        parameter("max_chars", MAX_COMMAND_CHARS, ParameterType.PARAMETER_INTEGER, "Longest command, characters",
+                  integer_range=[IntegerRange(from_value=1, to_value=MAX_COMMAND_CHARS)])
+        parameter("max_words", MAX_COMMAND_WORDS, ParameterType.PARAMETER_INTEGER, "Longest command, words",
+                  integer_range=[IntegerRange(from_value=1, to_value=1000)])
+        parameter("frame_id", DEFAULT_FRAME_ID, ParameterType.PARAMETER_STRING, "Header frame of the markers (Y up)")
+        parameter("diagnostics_period", 1.0, ParameterType.PARAMETER_DOUBLE, "Seconds between /diagnostics messages",
+                  floating_point_range=[FloatingPointRange(from_value=0.05, to_value=60.0)])
+
+    # --- commands in ----------------------------------------------------------------------------------
+
+    def _submit(self, text: str, seconds: float | None, source: str, **options) -> Job:
+        """Hand a command to the worker; job.future completes with a CommandResult (at once when busy)."""
+        job = Job(text, seconds, source, Future(executor=self.executor), **options)
+        with self._lock:
+            self._counts["commands"] += 1
+            if self._job is not None:
+                self._counts["busy"] += 1
+                busy = f"busy: still generating '{self._job.text}'; send the command again when it is done"
+                result = CommandResult(False, busy, normalize_command(text))
+            else:
+                self._job, result = job, None
+                self._lock.notify()
+        if result is not None:  # busy: answered and reported here (the worker does the others)
+            self._report(result, source, job.command_id)
+            job.future.set_result(result)
+        return job
+
+    def _on_topic_command(self, msg: String) -> None:
+        self._submit(msg.data, None, "topic")
+
+    async def _on_service_command(self, request, response):
+        seconds = request.float64_value if request.float64_value > 0 else None
+        source = "service (prepare)" if request.bool_value else "service"
+        job = self._submit(request.string_value, seconds, source, prepare_only=request.bool_value)
+        result: CommandResult = await job.future
+        response.bool_value = result.ok
+        response.string_value = result.message
+        response.int32_value = len(result.joints) if result.joints is not None else 0
+        response.float64_value = result.seconds
+        response.uint32_value = job.command_id
+        return response
+
+    def _on_goal(self, goal_request) -> GoalResponse:
+        command_id = goal_request.nested_field.uint32_value
+        with self._lock:
+            known = command_id in self._prepared
+        if not known:
+            self.get_logger().warning(f"action goal rejected: no prepared command with id {command_id}")
+        return GoalResponse.ACCEPT if known else GoalResponse.REJECT
+
+    async def _execute(self, goal_handle):
+        command_id = goal_handle.request.nested_field.uint32_value
+        out = NestedMessage.Result()
+        out.nested_field.uint32_value = command_id
+        with self._lock:
+            prepared = self._prepared.pop(command_id, None)
+        if prepared is None:  # used up by another goal since it was accepted
+            goal_handle.abort()
+            return out
+        text, seconds = prepared
+
+        def feedback(stage: str, fraction: float, elapsed: float) -> None:
+            message = NestedMessage.Feedback()
+            message.nested_field.uint8_value = STAGES.index(stage) if stage in STAGES else 0
+            message.nested_field.float32_value = float(fraction)
+            message.nested_field.float64_value = float(elapsed)
+            message.nested_field.uint32_value = command_id
+            goal_handle.publish_feedback(message)
+
+        job = self._submit(text, seconds, "action", feedback=feedback, command_id=command_id,
+                           cancelled=lambda: goal_handle.is_cancel_requested)
+        result: CommandResult = await job.future
+        out.nested_field.bool_value = result.ok
+        out.nested_field.int32_value = len(result.joints) if result.joints is not None else 0
+        out.nested_field.float64_value = result.seconds
+        if goal_handle.is_cancel_requested and not result.ok:
+            goal_handle.canceled()
+        elif result.ok:
+            goal_handle.succeed()
+        else:
+            goal_handle.abort()
+        return out
+
+    # --- the worker: check, generate, publish ---------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: (self._job is not None and self._job.stage == "queued") or self._stopping)
+                if self._stopping:
+                    return
+                job = self._job
+                job.stage = "checking"
+            try:
+                result = self._handle(job)
+            except Exception as exc:  # noqa: BLE001 - a bug in a generator must not take the node down
+                if not self.context.ok():
+                    return
+                self.get_logger().error(f"generating '{job.text}' failed: {type(exc).__name__}: {exc}")
+                result = CommandResult(False, f"generation failed: {type(exc).__name__}: {exc}",
+                                       normalize_command(job.text))
+            with self._lock:
+                self._job = None
+            try:
+                self._report(result, job.source, job.command_id)
+            finally:  # whatever happens, the caller gets its answer
+                job.future.set_result(result)
+                executor = self.executor
+                if executor is not None:
+                    executor.wake()  # resume the service or action callback awaiting this result
+
+    def _handle(self, job: Job) -> CommandResult:
+        def progress(stage: str, fraction: float) -> None:
+            job.stage = stage
+            job.feedback(stage, fraction, time.monotonic() - job.started)
+
+        if job.prepare_only:
+            check = self._commander.checker.check(job.text)
+            if not check.ok:
+                return CommandResult(False, check.reason, check.text, check=check)
+            with self._lock:
+                command_id, self._next_id = self._next_id, self._next_id + 1
+                self._prepared[command_id] = (check.text, job.seconds)
+                while len(self._prepared) > MAX_PREPARED:
+                    self._prepared.popitem(last=False)
+            job.command_id = command_id
+            return CommandResult(True, f"prepared '{check.text}' as command {command_id}: run it with the "
+                                       "execute_command action", check.text, check=check)
+        result = self._commander.handle(job.text, job.seconds, progress)
+        if not result.ok:
+            return result
+        if job.cancelled():
+            return CommandResult(False, f"cancelled: '{result.text}' was generated but not published", result.text)
+        self._clip_pub.publish(motion_to_multiarray(result.joints, result.fps))
+        with self._lock:
+            self._playing, self._frame = result.joints, 0
+            self._generate_s.append(result.generate_s)
+        progress("published", 1.0)
+        return result
+
+    def _report_progress(self) -> None:
+        """While generating, tell an action client how long it has been (the LLM reports no progress itself):
+        progress grows from 0.1 towards 0.9 over the usual generation time."""
+        with self._lock:
+            job = self._job
+            usual = float(np.median(self._generate_s)) if self._generate_s else 5.0
+        if job is None or job.stage != "generating":
+            return
+        elapsed = time.monotonic() - job.started
+        job.feedback("generating", 0.1 + 0.8 * min(elapsed / max(usual, 1e-3), 0.99), elapsed)
+
+    # --- outputs ----------------------------------------------------------------------------------------------
+
+    def _play_markers(self) -> None:
+        with self._lock:
+            motion, frame = self._playing, self._frame
+            if motion is not None:
+                self._frame += 1
+                if self._frame >= len(motion):
+                    self._playing = None
+        if motion is not None:
+            self._markers_pub.publish(skeleton_markers(motion[frame], self.get_clock().now().to_msg(),
+                                                       self._frame_id, ns="command"))
+
+    def _report(self, result: CommandResult, source: str, command_id: int = 0) -> None:
+        frames = len(result.joints) if result.joints is not None else 0
+        with self._lock:
+            if result.ok:
+                self._counts["accepted"] += 1
+            elif result.check is not None and not result.check.ok:
+                self._counts["refused"] += 1
+            elif not result.message.startswith("busy"):  # busy ones are counted when refused
+                self._counts["failed"] += 1
+            self._last = f"{'accepted' if result.ok else 'refused'} '{result.text}': {result.message}"
+        line = f"{source} command '{result.text}': {result.message}"
+        if result.ok:
+            self.get_logger().info(line)
+        else:  # rclpy loggers want one severity per call site
+            self.get_logger().warning(line)
+        self._status_pub.publish(String(data=json.dumps(
+            {"command": result.text, "source": source, "accepted": result.ok, "message": result.message,
+             "frames": frames, "seconds": round(result.seconds, 3),
+             **({"id": command_id} if command_id else {})})))
+
+    def _publish_diagnostics(self) -> None:
+        with self._lock:
+            values = {**self._counts, "busy_now": self._job is not None,
+                      "generate_s_p50": float(np.median(self._generate_s)) if self._generate_s else float("nan"),
+                      "last": self._last}
+        level = WARN if values["failed"] else OK
+        self._diagnostics_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), "motion_commander: commands",
+                                                       level, "generating" if values["busy_now"] else "idle", values))
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._lock.notify()
+        self._worker.join(timeout=5.0)
+        self._action.destroy()
+        c = self._counts
+        shutdown_logger(self).info(f"stopped: {c['commands']} commands, {c['accepted']} accepted, {c['refused']} "
+                                   f"refused, {c['failed']} failed, {c['busy']} refused as busy")
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(MotionCommanderNode, "motion_commander", args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,550 @@
+"""retargeter and motion_commander end to end: nodes in their own processes, over real rclpy / Fast DDS.
+
+Motions are real: the shared HumanML3D clip. The retargeter's output is checked against the G1 model's own
+URDF limits here (Robot("g1")), not against what the node reports. Commands go to motion_commander through
+its topic, service and action; a scripted generator (ClipGenerator, below) stands in for the motion LLM so
+that the ROS side is tested without LLM weights; the node loads it by import path, as it would a plug-in.
+The last test runs the real motion LLM, and is skipped while its shipped weights are missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy", reason="ROS 2 (rclpy) is not installed in this environment")
+pytest.importorskip("motionllm_ros", reason="motionllm_ros is not installed: pip install -e ros2_ws/src/motionllm_ros")
+pytest.importorskip("pinocchio", reason="Pinocchio (pin) is not installed")
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
+from rclpy.action import ActionClient  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from sensor_msgs.msg import JointState  # noqa: E402
+from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String  # noqa: E402
+from action_msgs.msg import GoalStatus  # noqa: E402
+from std_srvs.srv import Trigger  # noqa: E402
+from test_msgs.action import NestedMessage  # noqa: E402
+from test_msgs.srv import BasicTypes  # noqa: E402
+from trajectory_msgs.msg import JointTrajectory  # noqa: E402
+from visualization_msgs.msg import MarkerArray  # noqa: E402
+
+from motionllm.errors import MotionLLMError  # noqa: E402
+from motionllm_ros.conversions import CLIP_QOS, motion_to_multiarray, multiarray_to_motion, trajectory_to_arrays  # noqa: E402
+from motionllm_ros.diagnostics import status_values  # noqa: E402
+
+RETARGETER = "motionllm_ros.retargeter"
+COMMANDER = "motionllm_ros.motion_commander"
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = TESTS_DIR.parent
+SHARED_CLIP = TESTS_DIR.parent.parent / "shared" / "data" / "humanml3d_sample" / "new_joints_012314.npy"
+LLM_WEIGHTS = REPO_ROOT / "models" / "weights" / "llm"
+LAUNCH_DIR = REPO_ROOT / "launch"
+RECEIVE_ALL = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
+PLUGIN_ENV = {"PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])}
+
+
+class ClipGenerator:
+    """Scripted motion generator for motion_commander: every command gives the first seconds of the shared
+    HumanML3D clip (2 s unless told), except commands mentioning a backflip, which it refuses."""
+
+    fps = 20.0
+
+    def __init__(self) -> None:
+        self.motion = np.load(SHARED_CLIP).astype(np.float32)
+
+    def generate(self, text: str, seconds: float | None = None) -> np.ndarray:
+        if "backflip" in text:
+            raise MotionLLMError("this generator cannot make a backflip")
+        time.sleep(0.6)  # long enough for progress feedback to be sent
+        return self.motion[:int(round((seconds or 2.0) * self.fps))]
+
+
+@pytest.fixture(scope="module")
+def clip(shared_data) -> np.ndarray:
+    path = shared_data / "humanml3d_sample" / "new_joints_012314.npy"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing from the shared data")
+    return np.load(path).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def g1():
+    from motionllm.retargeting import Robot
+
+    return Robot("g1")
+
+
+def start(ros_process, module: str, *parameters: str, env: dict[str, str] | None = None):
+    args = ["--ros-args"]
+    for parameter in parameters:
+        args += ["-p", parameter]
+    return ros_process(module, *args, env=env)
+
+
+def collect(probe, topics: dict[str, tuple[type, object]]) -> dict[str, list]:
+    received = {name: [] for name in topics}
+    for name, (msg_type, qos) in topics.items():
+        probe.node.create_subscription(msg_type, name, received[name].append, qos)
+    return received
+
+
+def spin_until(probe, condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        probe.executor.spin_once(timeout_sec=0.05)
+    return condition()
+
+
+def call(probe, service_type, name: str, request=None, timeout: float = 20.0):
+    client = probe.node.create_client(service_type, name)
+    assert client.wait_for_service(timeout_sec=timeout), f"service {name} did not appear"
+    future = client.call_async(request if request is not None else service_type.Request())
+    probe.executor.spin_until_future_complete(future, timeout_sec=timeout)
+    assert future.done(), f"{name}: no answer within {timeout} s"
+    return future.result()
+
+
+def wait_for_subscriber(probe, publisher, timeout: float = 20.0) -> None:
+    assert spin_until(probe, lambda: publisher.get_subscription_count() > 0, timeout), "the node never subscribed"
+
+
+def statuses(messages: list[String]) -> list[dict]:
+    return [json.loads(m.data) for m in messages]
+
+
+def stamp_s(msg) -> float:
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+
+
+def assert_within_limits(trajectory: JointTrajectory, robot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The trajectory against the robot's URDF limits: positions, velocities and finite-difference steps."""
+    assert tuple(trajectory.joint_names) == robot.joint_names
+    times, positions, velocities = trajectory_to_arrays(trajectory)
+    rate = robot.control_rate
+    np.testing.assert_allclose(times, np.arange(len(times)) / rate, atol=1e-9)
+    assert np.all(np.isfinite(positions)) and np.all(np.isfinite(velocities))
+    assert np.all(positions >= robot.lower) and np.all(positions <= robot.upper), "position outside limits"
+    assert np.all(np.abs(velocities) <= robot.velocity_limit), "velocity over the limit"
+    steps = np.abs(np.diff(positions, axis=0)) * rate / robot.velocity_limit
+    assert steps.max() <= 1.0, f"finite-difference velocity {steps.max():.3f} x the limit"
+    return times, positions, velocities
+
+
+def last_status(diagnostics: list[DiagnosticArray], prefix: str) -> DiagnosticStatus | None:
+    found = [s for array in diagnostics for s in array.status if s.name.startswith(prefix)]
+    return found[-1] if found else None
+
+
+# --- retargeter -----------------------------------------------------------------------------------------
+
+@pytest.fixture
+def retargeter(ros_process, ros_probe):
+    """A running retargeter (G1) and the probe's publisher of motions, already matched to it."""
+    node = ros_process(RETARGETER, "--ros-args", "--params-file", str(LAUNCH_DIR / "retargeter.yaml"),
+                       "-p", "diagnostics_period:=0.3")
+    assert node.wait_for_output(r"ready: g1", timeout=60), node.output()
+    publisher = ros_probe.node.create_publisher(Float32MultiArray, "motion/clip", CLIP_QOS)
+    wait_for_subscriber(ros_probe, publisher)
+    return node, publisher
+
+
+OUTPUTS = {"robot/joint_trajectory": (JointTrajectory, RECEIVE_ALL), "robot/joint_states": (JointState, RECEIVE_ALL),
+           "robot/status": (String, RECEIVE_ALL), "/diagnostics": (DiagnosticArray, RECEIVE_ALL)}
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(120)
+def test_retargeter_publishes_a_real_motion_within_limits_and_streams_it(retargeter, ros_probe, clip, g1):
+    node, publisher = retargeter
+    received = collect(ros_probe, OUTPUTS)
+    sent = time.monotonic()
+    publisher.publish(motion_to_multiarray(clip, 20.0))
+    assert spin_until(ros_probe, lambda: received["robot/joint_trajectory"], 30), node.output()
+    latency_s = time.monotonic() - sent
+    (trajectory,) = received["robot/joint_trajectory"]
+    times, positions, velocities = assert_within_limits(trajectory, g1)
+    playing = lambda: [s for s in statuses(received["robot/status"]) if s["state"] == "playing"]  # noqa: E731
+    assert spin_until(ros_probe, playing, 5), node.output()
+    (playing,) = playing()
+    # 170 frames at 20 fps -> 423 control frames at 50 Hz, after a lead-in from the reference posture
+    assert playing["points"] == len(times) == 423 + playing["lead_in_points"] and playing["lead_in_points"] > 0
+    assert playing["max_velocity_ratio"] <= 1.0 and playing["robot"] == "g1"
+    print(f"\nretargeter: {len(clip)} frames -> {len(times)} points; retargeted in {playing['retarget_ms']:.0f} ms, "
+          f"motion to trajectory {playing['latency_ms']:.0f} ms in the node, {latency_s * 1e3:.0f} ms seen here")
+
+    # The stream: the trajectory's points, in order, at the control rate.
+    assert spin_until(ros_probe, lambda: len(received["robot/joint_states"]) >= 60, 10), node.output()
+    states = received["robot/joint_states"][:60]
+    assert tuple(states[0].name) == g1.joint_names
+    streamed = np.array([s.position for s in states])
+    np.testing.assert_allclose(streamed, positions[:60], atol=1e-12)
+    np.testing.assert_allclose(np.array([s.velocity for s in states]), velocities[:60], atol=1e-12)
+    period = np.diff([stamp_s(s) for s in states]).mean()
+    assert 0.015 <= period <= 0.03, f"mean joint state period {period * 1e3:.1f} ms, expected 20 ms"
+
+    values = status_values(last_status(received["/diagnostics"], "retargeter: g1"))
+    assert values["trajectories_published"] == "1" and values["refused_limits"] == "0", values
+    assert node.stop() == 0
+    assert node.wait_for_output(r"stopped: 1 motions received, 1 trajectories published", timeout=1), node.output()
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(120)
+def test_retargeter_finishes_a_short_motion_and_continues_smoothly(retargeter, ros_probe, clip, g1):
+    node, publisher = retargeter
+    received = collect(ros_probe, OUTPUTS)
+    short = clip[:30]  # 1.5 s
+    publisher.publish(motion_to_multiarray(short, 20.0))
+    finished = lambda: [s for s in statuses(received["robot/status"]) if s["state"] == "finished"]  # noqa: E731
+    assert spin_until(ros_probe, finished, 30), node.output()
+    (first,) = received["robot/joint_trajectory"]
+    assert len(received["robot/joint_states"]) == len(first.points)
+    last = np.array(received["robot/joint_states"][-1].position)
+    assert np.all(np.array(received["robot/joint_states"][-1].velocity) == 0.0)  # ends at rest
+
+    publisher.publish(motion_to_multiarray(short, 20.0))
+    assert spin_until(ros_probe, lambda: len(received["robot/joint_trajectory"]) == 2, 30), node.output()
+    second = received["robot/joint_trajectory"][1]
+    _, positions, _ = assert_within_limits(second, g1)
+    # It starts from where the first one left the robot: the step from there is within the limits too.
+    step = np.abs(positions[0] - last) * g1.control_rate / g1.velocity_limit
+    assert step.max() <= 1.0
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(120)
+def test_emergency_stop_halts_the_stream_at_once_and_refuses_until_reset(retargeter, ros_probe, clip, g1):
+    node, publisher = retargeter
+    received = collect(ros_probe, OUTPUTS)
+    publisher.publish(motion_to_multiarray(clip, 20.0))
+    assert spin_until(ros_probe, lambda: len(received["robot/joint_states"]) >= 10, 30), node.output()
+
+    response = call(ros_probe, Trigger, "/retargeter/emergency_stop")
+    answered = time.time()
+    assert response.success and "halted mid-trajectory" in response.message
+    ros_probe.spin_for(1.0)
+    states = list(received["robot/joint_states"])
+    assert all(stamp_s(s) <= answered for s in states), "a joint state was published after the stop"
+    assert len(states) < 60, "the stream went on"
+    stop = received["robot/joint_trajectory"][-1]
+    assert len(received["robot/joint_trajectory"]) == 2 and stop.points == [] and tuple(stop.joint_names) == g1.joint_names
+
+    # Refused while stopped: nothing is retargeted or published.
+    publisher.publish(motion_to_multiarray(clip[:40], 20.0))
+    refused = lambda: [s for s in statuses(received["robot/status"]) if s["state"] == "refused"]  # noqa: E731
+    assert spin_until(ros_probe, refused, 10), node.output()
+    assert "emergency stop is active" in refused()[0]["message"]
+    ros_probe.spin_for(0.5)
+    assert len(received["robot/joint_trajectory"]) == 2 and len(received["robot/joint_states"]) == len(states)
+    diagnostics = status_values(last_status(received["/diagnostics"], "retargeter: g1"))
+    assert diagnostics["emergency_stop"] == "True" and diagnostics["refused_stopped"] == "1", diagnostics
+
+    reset = call(ros_probe, Trigger, "/retargeter/reset")
+    assert reset.success and "accepted again" in reset.message
+    ros_probe.spin_for(0.5)
+    assert len(received["robot/joint_states"]) == len(states), "the stopped trajectory must not resume by itself"
+    publisher.publish(motion_to_multiarray(clip[:40], 20.0))
+    assert spin_until(ros_probe, lambda: len(received["robot/joint_trajectory"]) == 3, 30), node.output()
+    assert_within_limits(received["robot/joint_trajectory"][2], g1)
+    assert spin_until(ros_probe, lambda: len(received["robot/joint_states"]) > len(states), 5)
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(120)
+def test_bad_motions_are_reported_and_the_node_keeps_going(retargeter, ros_probe, clip, g1):
+    node, publisher = retargeter
+    received = collect(ros_probe, OUTPUTS)
+    nan = clip[:40].copy()
+    nan[5, 3] = np.nan
+    wrong_joints = motion_to_multiarray(clip[:40], 20.0)
+    wrong_joints.layout.dim[1].size = 21
+    truncated = motion_to_multiarray(clip[:40], 20.0)
+    truncated.data = truncated.data[:-5]
+    no_layout = Float32MultiArray(data=np.zeros(66 * 4, np.float32).tolist())
+    no_fps = motion_to_multiarray(clip[:40], 20.0)
+    no_fps.layout.dim[3] = MultiArrayDimension(label="fps=fast", size=1, stride=1)
+    all_zero = np.zeros((40, 22, 3), np.float32)  # a finite array, but no body: the retargeter refuses it
+    bad = [motion_to_multiarray(nan, 20.0), wrong_joints, truncated, no_layout, no_fps, motion_to_multiarray(all_zero, 20.0)]
+    for msg in bad:
+        publisher.publish(msg)
+        ros_probe.spin_for(0.1)
+    bad_input = lambda: [s for s in statuses(received["robot/status"]) if s["state"] == "bad_input"]  # noqa: E731
+    assert spin_until(ros_probe, lambda: len(bad_input()) == len(bad), 20), (bad_input(), node.output())
+    messages = " | ".join(s["message"] for s in bad_input())
+    for expected in ("NaN", "22 joints", "floats", "expected dims", "frame rate", "legs have no length"):
+        assert expected in messages, messages
+
+    publisher.publish(motion_to_multiarray(clip[:40], 20.0))
+    assert spin_until(ros_probe, lambda: received["robot/joint_trajectory"], 30), node.output()
+    assert len(received["robot/joint_trajectory"]) == 1
+    assert_within_limits(received["robot/joint_trajectory"][0], g1)
+    assert spin_until(ros_probe, lambda: (last_status(received["/diagnostics"], "retargeter") is not None and
+                                          status_values(last_status(received["/diagnostics"], "retargeter"))
+                                          ["trajectories_published"] == "1"), 5)
+    values = status_values(last_status(received["/diagnostics"], "retargeter"))
+    assert values["bad_input"] == str(len(bad)) and values["motions_received"] == str(len(bad) + 1), values
+    warnings = [s for a in received["/diagnostics"] for s in a.status if s.level == DiagnosticStatus.WARN]
+    assert warnings and warnings[0].message.startswith("last problem: ")
+    assert node.alive() and "Traceback" not in node.output()
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("parameter, message", [
+    ("robot:=atlas", "unknown robot 'atlas'"),
+    ("lead_in_speed:=0.0", "out of range"),
+])
+def test_retargeter_refuses_bad_parameters_in_one_line(ros_process, parameter, message):
+    node = start(ros_process, RETARGETER, parameter)
+    assert node.popen.wait(timeout=60) == 2
+    lines = node.output().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("retargeter: error:") and message in lines[0], lines
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(120)
+def test_a_trajectory_outside_the_limits_is_never_published(ros_env, ros_probe, clip, monkeypatch):
+    """The node in this process, with a retargeter that returns a motion with a velocity spike: the node's
+    final check must refuse it (nothing on the trajectory or joint state topics), report it and go on."""
+    from dataclasses import replace
+
+    from motionllm_ros.retargeter import RetargeterNode
+
+    node = RetargeterNode(context=ros_probe.context)
+    ros_probe.executor.add_node(node)
+    try:
+        real = node._retargeter.retarget
+        robot = node._retargeter.robot
+
+        def spiky(joints, fps):
+            motion = real(joints, fps)
+            positions = motion.joint_positions.copy()
+            positions[len(positions) // 2:, 7] += 2.0 * robot.velocity_limit[7] / robot.control_rate
+            return replace(motion, joint_positions=positions)
+
+        monkeypatch.setattr(node._retargeter, "retarget", spiky)
+        received = collect(ros_probe, OUTPUTS)
+        publisher = ros_probe.node.create_publisher(Float32MultiArray, "motion/clip", CLIP_QOS)
+        wait_for_subscriber(ros_probe, publisher)
+        publisher.publish(motion_to_multiarray(clip[:40], 20.0))
+        refused = lambda: [s for s in statuses(received["robot/status"]) if s["state"] == "refused"]  # noqa: E731
+        assert spin_until(ros_probe, refused, 30)
+        assert f"x the limit at {robot.joint_names[7]}" in refused()[0]["message"]
+        ros_probe.spin_for(0.5)
+        assert received["robot/joint_trajectory"] == [] and received["robot/joint_states"] == []
+        assert spin_until(ros_probe, lambda: last_status(received["/diagnostics"], "retargeter") is not None, 3)
+        values = status_values(last_status(received["/diagnostics"], "retargeter"))
+        assert values["refused_limits"] == "1" and values["trajectories_published"] == "0", values
+
+        monkeypatch.setattr(node._retargeter, "retarget", real)  # a good motion still goes through
+        publisher.publish(motion_to_multiarray(clip[:40], 20.0))
+        assert spin_until(ros_probe, lambda: received["robot/joint_trajectory"], 30)
+        assert_within_limits(received["robot/joint_trajectory"][0], robot)
+    finally:
+        ros_probe.executor.remove_node(node)
+        node.shutdown()
+        node.destroy_node()
+
+
+# --- motion_commander -------------------------------------------------------------------------------------
+
+def start_commander(ros_process):
+    node = ros_process(COMMANDER, "--ros-args", "--params-file", str(LAUNCH_DIR / "motion_commander.yaml"),
+                       "-p", f"generator:={__name__}:ClipGenerator", "-p", "diagnostics_period:=0.3", env=PLUGIN_ENV)
+    assert node.wait_for_output(r"ready: generator", timeout=90), node.output()
+    return node
+
+
+COMMANDER_OUTPUTS = {"motion/clip": (Float32MultiArray, CLIP_QOS), "motion/markers": (MarkerArray, RECEIVE_ALL),
+                     "motion/command_status": (String, RECEIVE_ALL), "/diagnostics": (DiagnosticArray, RECEIVE_ALL)}
+
+
+def command_request(text: str, seconds: float = 0.0) -> BasicTypes.Request:
+    return BasicTypes.Request(string_value=text, float64_value=seconds)
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(180)
+def test_commander_service_generates_motion_and_refuses_what_is_not_a_motion(ros_process, ros_probe, clip):
+    node = start_commander(ros_process)
+    received = collect(ros_probe, COMMANDER_OUTPUTS)
+
+    response = call(ros_probe, BasicTypes, "/motion_commander/command",
+                    command_request("Wave with your right hand", seconds=3.0))
+    assert response.bool_value, response.string_value
+    assert response.int32_value == 60 and response.float64_value == 3.0
+    assert response.string_value.startswith("generated 'Wave with your right hand': 60 frames (3.0 s)")
+    assert spin_until(ros_probe, lambda: received["motion/clip"] and len(received["motion/markers"]) >= 20, 10)
+    motion, fps = multiarray_to_motion(received["motion/clip"][0])
+    assert fps == 20.0
+    np.testing.assert_array_equal(motion, clip[:60])
+    first_frame = np.array([(p.x, p.y, p.z) for p in received["motion/markers"][0].markers[1].points])
+    np.testing.assert_allclose(first_frame, clip[0], atol=1e-6)
+
+    refusals = {
+        "": "the command is empty",
+        "tell me a joke": "not a motion command: 'tell me a joke'",
+        "what is the weather": "not a motion command: 'what is the weather'",
+        "asdfgh": "not understood",
+        "jump " * 80: "too long",
+        "do a backflip and then jump forward": "this generator cannot make a backflip",
+    }
+    for text, reason in refusals.items():
+        response = call(ros_probe, BasicTypes, "/motion_commander/command", command_request(text))
+        assert not response.bool_value and reason in response.string_value, (text, response.string_value)
+        assert response.int32_value == 0
+    ros_probe.spin_for(0.5)
+    assert len(received["motion/clip"]) == 1, "a refused command published a motion"
+    reports = statuses(received["motion/command_status"])
+    assert [r["accepted"] for r in reports] == [True] + [False] * len(refusals)
+    assert {r["source"] for r in reports} == {"service"} and reports[0]["frames"] == 60
+    assert spin_until(ros_probe, lambda: status_values(last_status(received["/diagnostics"], "motion_commander"))
+                      ["commands"] == "7", 5)
+    values = status_values(last_status(received["/diagnostics"], "motion_commander"))
+    assert (values["accepted"], values["refused"], values["failed"]) == ("1", "5", "1"), values
+    assert node.alive() and "Traceback" not in node.output()
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(180)
+def test_commander_topic_and_action_with_feedback(ros_process, ros_probe, clip):
+    node = start_commander(ros_process)
+    received = collect(ros_probe, COMMANDER_OUTPUTS)
+
+    # Topic: the outcome comes back on motion/command_status.
+    publisher = ros_probe.node.create_publisher(String, "motion/command", 10)
+    wait_for_subscriber(ros_probe, publisher)
+    publisher.publish(String(data="walk forward three steps"))
+    assert spin_until(ros_probe, lambda: received["motion/command_status"], 20), node.output()
+    publisher.publish(String(data="what time is it"))
+    assert spin_until(ros_probe, lambda: len(received["motion/command_status"]) == 2, 20), node.output()
+    accepted, refused = statuses(received["motion/command_status"])
+    assert accepted["accepted"] and accepted["source"] == "topic" and accepted["frames"] == 40
+    assert not refused["accepted"] and "not a motion command" in refused["message"]
+    assert len(received["motion/clip"]) == 1
+
+    # Action: a command prepared (checked) by the service, then run with feedback through the stages.
+    prepared = call(ros_probe, BasicTypes, "/motion_commander/command",
+                    BasicTypes.Request(string_value="jump twice in place", bool_value=True))
+    assert prepared.bool_value and prepared.uint32_value > 0, prepared.string_value
+    assert "prepared 'jump twice in place' as command" in prepared.string_value and prepared.int32_value == 0
+    refused = call(ros_probe, BasicTypes, "/motion_commander/command",
+                   BasicTypes.Request(string_value="tell me about the history of Rome", bool_value=True))
+    assert not refused.bool_value and "not a motion command" in refused.string_value and refused.uint32_value == 0
+    ros_probe.spin_for(0.3)
+    assert len(received["motion/clip"]) == 1, "preparing must not generate anything"
+
+    client = ActionClient(ros_probe.node, NestedMessage, "/motion_commander/execute_command")
+    assert client.wait_for_server(timeout_sec=20)
+    feedback = []
+
+    def send_goal(command_id: int):
+        goal = NestedMessage.Goal()
+        goal.nested_field.uint32_value = command_id
+        sent = client.send_goal_async(goal, feedback_callback=lambda msg: feedback.append(msg.feedback.nested_field))
+        ros_probe.executor.spin_until_future_complete(sent, timeout_sec=20)
+        assert sent.done()
+        return sent.result()
+
+    goal_handle = send_goal(prepared.uint32_value)
+    assert goal_handle.accepted
+    result = goal_handle.get_result_async()
+    ros_probe.executor.spin_until_future_complete(result, timeout_sec=30)
+    done = result.result()
+    assert done.status == GoalStatus.STATUS_SUCCEEDED and done.result.nested_field.bool_value
+    assert done.result.nested_field.int32_value == 40 and done.result.nested_field.uint32_value == prepared.uint32_value
+    stages = [f.uint8_value for f in feedback]
+    assert stages[0] == 0 and stages[-1] == 3 and 1 in stages, stages  # checking ... generating ... published
+    progress = [f.float32_value for f in feedback]
+    assert progress == sorted(progress) and progress[0] == 0.0 and progress[-1] == 1.0, progress
+    assert {f.uint32_value for f in feedback} == {prepared.uint32_value}
+    assert spin_until(ros_probe, lambda: len(received["motion/clip"]) == 2, 5)
+
+    assert not send_goal(prepared.uint32_value).accepted, "a prepared command runs once"
+    assert not send_goal(12345).accepted
+    ros_probe.spin_for(0.3)
+    reports = statuses(received["motion/command_status"])
+    assert reports[-1]["source"] == "action" and reports[-1]["id"] == prepared.uint32_value and reports[-1]["accepted"]
+    assert len(received["motion/clip"]) == 2
+    assert node.stop() == 0
+    assert node.wait_for_output(r"stopped: 5 commands, 3 accepted, 2 refused", timeout=1), node.output()
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(180)
+def test_command_over_ros_comes_back_as_a_trajectory_within_limits(ros_process, ros_probe, g1):
+    """commander (scripted generator) -> motion/clip -> retargeter -> robot/joint_trajectory within G1's limits."""
+    retargeter = start(ros_process, RETARGETER)
+    commander = start_commander(ros_process)
+    assert retargeter.wait_for_output(r"ready: g1", timeout=60), retargeter.output()
+    received = collect(ros_probe, OUTPUTS)
+    response = call(ros_probe, BasicTypes, "/motion_commander/command", command_request("kick with your left foot"))
+    assert response.bool_value, response.string_value
+    assert spin_until(ros_probe, lambda: received["robot/joint_trajectory"], 30), retargeter.output()
+    times, _, _ = assert_within_limits(received["robot/joint_trajectory"][0], g1)
+    assert times[-1] > 1.9  # 2 s of motion at least
+    assert commander.alive() and retargeter.alive()
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(60)
+def test_commander_without_a_generator_exits_in_one_line(ros_process, tmp_path):
+    node = start(ros_process, COMMANDER, f"model:={tmp_path}")
+    assert node.popen.wait(timeout=60) == 2
+    lines = node.output().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("motion_commander: error: no trained motion LLM in"), lines
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not (LLM_WEIGHTS / "config.json").is_file(),
+                    reason=f"the shipped motion LLM weights are not there yet ({LLM_WEIGHTS}/config.json)")
+def test_text_command_through_the_motion_llm_comes_back_as_a_trajectory_within_limits(ros_process, ros_probe, g1):
+    """The real thing: the shipped motion LLM generates the motion for a command sent over ROS."""
+    retargeter = start(ros_process, RETARGETER)
+    commander = start(ros_process, COMMANDER)
+    assert commander.wait_for_output(r"ready: generator llm", timeout=300), commander.output()
+    assert retargeter.wait_for_output(r"ready: g1", timeout=60), retargeter.output()
+    received = collect(ros_probe, OUTPUTS)
+    response = call(ros_probe, BasicTypes, "/motion_commander/command",
+                    command_request("wave with your right hand"), timeout=240)
+    assert response.bool_value, response.string_value
+    assert response.int32_value >= 20
+    assert spin_until(ros_probe, lambda: received["robot/joint_trajectory"], 60), retargeter.output()
+    times, _, _ = assert_within_limits(received["robot/joint_trajectory"][0], g1)
+    print(f"\nmotion LLM over ROS: {response.string_value}; trajectory of {len(times)} points ({times[-1]:.2f} s)")
+    refused = call(ros_probe, BasicTypes, "/motion_commander/command", command_request("tell me a joke"))
+    assert not refused.bool_value and "not a motion command" in refused.string_value
+
+
+def test_launch_file_starts_both_nodes_with_their_parameter_files():
+    """`ros2 launch` is not installed here: check the launch file's syntax and what it names."""
+    import ast
+
+    import yaml
+
+    source = (LAUNCH_DIR / "commander.launch.py").read_text()
+    tree = ast.parse(source)
+    assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
+    for executable, name in (("motion_commander", "motion_commander.yaml"), ("retargeter", "retargeter.yaml")):
+        assert f'executable="{executable}"' in source and f'"{name}"' in source
+        parameters = yaml.safe_load((LAUNCH_DIR / name).read_text())[executable]["ros__parameters"]
+        assert parameters, name
+    assert yaml.safe_load((LAUNCH_DIR / "retargeter.yaml").read_text())["retargeter"]["ros__parameters"]["robot"] == "g1"
+
+
+def test_launch_description_builds_where_launch_ros_is_installed():
+    launch_ros = pytest.importorskip("launch_ros", reason="launch_ros is not installed (no ros2 launch here)")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("commander_launch", LAUNCH_DIR / "commander.launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    nodes = [e for e in module.generate_launch_description().entities if isinstance(e, launch_ros.actions.Node)]
+    assert len(nodes) == 2
