@@ -33,7 +33,8 @@ from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from motionllm.errors import MotionLLMError  # noqa: E402
-from motionllm_ros.conversions import CLIP_QOS, motion_to_multiarray, multiarray_to_motion, trajectory_to_arrays  # noqa: E402
+from motionllm_ros.conversions import (CLIP_QOS, motion_to_multiarray, multiarray_to_motion,  # noqa: E402
+                                       trajectory_to_arrays)
 from motionllm_ros.diagnostics import status_values  # noqa: E402
 
 RETARGETER = "motionllm_ros.retargeter"
@@ -233,7 +234,8 @@ def test_emergency_stop_halts_the_stream_at_once_and_refuses_until_reset(retarge
     assert all(stamp_s(s) <= answered for s in states), "a joint state was published after the stop"
     assert len(states) < 60, "the stream went on"
     stop = received["robot/joint_trajectory"][-1]
-    assert len(received["robot/joint_trajectory"]) == 2 and stop.points == [] and tuple(stop.joint_names) == g1.joint_names
+    assert len(received["robot/joint_trajectory"]) == 2 and stop.points == []
+    assert tuple(stop.joint_names) == g1.joint_names
 
     # Refused while stopped: nothing is retargeted or published.
     publisher.publish(motion_to_multiarray(clip[:40], 20.0))
@@ -270,7 +272,8 @@ def test_bad_motions_are_reported_and_the_node_keeps_going(retargeter, ros_probe
     no_fps = motion_to_multiarray(clip[:40], 20.0)
     no_fps.layout.dim[3] = MultiArrayDimension(label="fps=fast", size=1, stride=1)
     all_zero = np.zeros((40, 22, 3), np.float32)  # a finite array, but no body: the retargeter refuses it
-    bad = [motion_to_multiarray(nan, 20.0), wrong_joints, truncated, no_layout, no_fps, motion_to_multiarray(all_zero, 20.0)]
+    bad = [motion_to_multiarray(nan, 20.0), wrong_joints, truncated, no_layout, no_fps,
+           motion_to_multiarray(all_zero, 20.0)]
     for msg in bad:
         publisher.publish(msg)
         ros_probe.spin_for(0.1)
@@ -536,7 +539,8 @@ def test_launch_file_starts_both_nodes_with_their_parameter_files():
         assert f'executable="{executable}"' in source and f'"{name}"' in source
         parameters = yaml.safe_load((LAUNCH_DIR / name).read_text())[executable]["ros__parameters"]
         assert parameters, name
-    assert yaml.safe_load((LAUNCH_DIR / "retargeter.yaml").read_text())["retargeter"]["ros__parameters"]["robot"] == "g1"
+    retargeter = yaml.safe_load((LAUNCH_DIR / "retargeter.yaml").read_text())["retargeter"]["ros__parameters"]
+    assert retargeter["robot"] == "g1"
 
 
 def test_launch_description_builds_where_launch_ros_is_installed():

@@ -170,7 +170,8 @@ def joint_trajectory_msg(joint_names, positions: np.ndarray, velocities: np.ndar
     if positions.ndim != 2:
         raise MotionFormatError(f"joint trajectory: expected (N, J) positions, got {positions.shape}")
     msg = JointTrajectory(header=make_header(stamp, frame_id), joint_names=list(joint_names))
-    msg.points = [JointTrajectoryPoint(positions=array.array("d", p.tobytes()), velocities=array.array("d", v.tobytes()),
+    msg.points = [JointTrajectoryPoint(positions=array.array("d", p.tobytes()),
+                                       velocities=array.array("d", v.tobytes()),
                                        time_from_start=duration_msg(k / rate))
                   for k, (p, v) in enumerate(zip(positions, velocities))]
     return msg

@@ -236,8 +236,8 @@ class RetargeterNode(Node):
             self._waiting = self._result = None
         self._epoch += 1  # motions received before the stop are never played, even after a reset
         # An empty trajectory tells a trajectory controller to stop and hold where it is.
-        self._trajectory_pub.publish(JointTrajectory(header=make_header(self.get_clock().now().to_msg(), self._frame_id),
-                                                     joint_names=list(self._robot.joint_names)))
+        header = make_header(self.get_clock().now().to_msg(), self._frame_id)
+        self._trajectory_pub.publish(JointTrajectory(header=header, joint_names=list(self._robot.joint_names)))
         response.success = True
         response.message = ("emergency stop: output halted" + (" mid-trajectory" if was_playing else "") +
                             "; motions are refused until ~/reset")
@@ -289,8 +289,9 @@ class RetargeterNode(Node):
             level, message = OK, "playing" if values["playing"] else "idle"
         with self._lock:
             self._last_problem = ""
-        self._diagnostics_pub.publish(diagnostic_array(self.get_clock().now().to_msg(), f"retargeter: {self._robot.name}",
-                                                       level, message, values, hardware_id=self._robot.name))
+        self._diagnostics_pub.publish(diagnostic_array(self.get_clock().now().to_msg(),
+                                                       f"retargeter: {self._robot.name}", level, message, values,
+                                                       hardware_id=self._robot.name))
 
     def shutdown(self) -> None:
         with self._lock:
