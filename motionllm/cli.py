@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "motionllm.corpus.cli",
     "motionllm.retargeting.cli",
     "motionllm.perception.cli",
+    "motionllm.perception.describe_cli",
     "motionllm.models.cli",
     "motionllm.models.llm_cli",
     "motionllm.quickstart",
