@@ -33,6 +33,7 @@ setup(
             "pose_estimator = motionllm_ros.pose_estimator:main",
             "retargeter = motionllm_ros.retargeter:main",
             "motion_commander = motionllm_ros.motion_commander:main",
+            "behavior_describer = motionllm_ros.behavior_describer:main",
         ],
     },
 )

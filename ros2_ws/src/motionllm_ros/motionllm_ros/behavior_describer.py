@@ -1,0 +1,398 @@
+"""behavior_describer: tracked skeletons -> what each person is doing, in words, from the motion LLM.
+
+Subscribes (REP-155 names, as pose_estimator publishes them)
+  /humans/bodies/tracked               std_msgs/String  JSON {"header", "ids"}: a body's skeleton subscription is
+                                       made when its id appears and removed when it is gone
+  /humans/bodies/<id>/skeleton3d       geometry_msgs/PoseArray  22 SMPL joints, Y up; header.stamp = capture time
+Publishes
+  /humans/bodies/<id>/description      std_msgs/String  the caption alone (String has no header: the stamp and
+                                       the rest are in the JSON variant)
+  /humans/bodies/descriptions          std_msgs/String  JSON for every body: {"header": {"stamp": {"sec", "nanosec"},
+                                       "frame_id"}, "body_id", "start", "end" ({"sec", "nanosec"}), "duration_s",
+                                       "caption", "confidence", "confidence_kind", "changed", "frames",
+                                       "caption_ms", "latency_ms"}; header.stamp = end = the capture stamp of the
+                                       skeleton the window ended on
+  /diagnostics                         diagnostic_msgs/DiagnosticArray  "behavior_describer: descriptions"
+Service
+  ~/ask    test_msgs/srv/BasicTypes    request: string_value = question, float64_value = seconds of motion to ask
+                                       about (0: `question_seconds`), uint32_value = body number (1 for b1; 0:
+                                       the body seen most recently). response: bool_value = answered,
+                                       string_value = the answer or why not, uint32_value = body number,
+                                       float64_value = seconds of motion used, float32_value = confidence,
+                                       int64_value = capture stamp (ns) of the last skeleton used
+Parameters (read at start-up)
+  captioner          "llm" (the motion LLM) or "package.module:Name" of a plug-in with caption(joints) and
+                     ask(joints, question)
+  model              motion LLM weights folder ("" = the shipped models/weights/llm)
+  torch_threads      threads for the LLM (default 1: on a busy 2-core machine one thread captions in ~1 s,
+                     two in 2-17 s); 0 leaves torch's default
+  window_seconds     seconds of motion per caption (3.0)
+  caption_period     seconds of capture time between captions of one body (2.0)
+  first_after        seconds a new body must be seen before its first caption (1.0)
+  republish_period   also publish an unchanged caption this often, s of capture time (0: only on change)
+  max_gap            a window sample further than this (s) from a skeleton counts as untracked (confidence)
+  question_seconds   default length of motion a question is about (5.0)
+  diagnostics_period seconds between /diagnostics messages
+
+Work is done by motionllm.perception.behavior.BehaviorDescriber (windows at 20 fps from the capture stamps,
+schedule, change detection, confidence = fraction of the window with a tracked pose). One worker thread
+calls the model, one call at a time, questions first; it always captions a body's newest window, so a
+slow model skips windows and never builds a backlog. Malformed skeletons (not 22 poses, NaN) are logged
+(throttled), counted and reported; the node keeps running.
+
+Run: `ros2 run motionllm_ros behavior_describer --ros-args --params-file launch/behavior_describer.yaml`
+  or `python -m motionllm_ros.behavior_describer --ros-args --params-file launch/behavior_describer.yaml`
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseArray
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
+from std_msgs.msg import String
+from test_msgs.srv import BasicTypes
+
+from motionllm.errors import MotionFormatError, MotionLLMError
+from motionllm.perception import behavior
+from motionllm.perception.behavior import CONFIDENCE_KIND, BehaviorDescriber, BehaviorError, load_captioner
+from motionllm_ros.conversions import pose_array_to_joints
+from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
+from motionllm_ros.node_main import run_node
+
+BODIES = "/humans/bodies"
+DESCRIPTIONS_TOPIC = f"{BODIES}/descriptions"
+QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+SKELETON_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)  # callbacks only store: never full
+STATS_WINDOW = 100
+STALE_BODY_S = 5.0  # wall-clock seconds without a skeleton or a tracked list naming the body: forget it
+LOG_THROTTLE_S = 5.0
+WORKER_TICK_S = 0.05
+_BODY_NUMBER = re.compile(r"b(\d+)$")
+
+
+def body_number(body_id: str) -> int:
+    """'b12' -> 12 (the number the service uses); 0 for ids of another form."""
+    match = _BODY_NUMBER.match(body_id)
+    return int(match.group(1)) if match else 0
+
+
+def stamp_dict(ns: int) -> dict:
+    return {"sec": ns // 1_000_000_000, "nanosec": ns % 1_000_000_000}
+
+
+@dataclass
+class Question:
+    text: str
+    seconds: float | None
+    body: str | None
+    future: Future
+
+
+@dataclass
+class Counters:
+    skeletons: int = 0
+    bad_skeletons: int = 0
+    captions: int = 0
+    published: int = 0
+    unchanged: int = 0
+    caption_failures: int = 0
+    questions: int = 0
+    answered: int = 0
+    caption_ms: deque = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))
+    latency_ms: deque = field(default_factory=lambda: deque(maxlen=STATS_WINDOW))  # window end -> published
+    last_caption: str = ""
+    last_error: str = ""
+    errors_since_report: int = 0
+
+
+def percentiles(values: deque) -> tuple[float, float]:
+    if not values:
+        return float("nan"), float("nan")
+    p50, p95 = np.percentile(np.array(values), [50, 95])
+    return float(p50), float(p95)
+
+
+class BehaviorDescriberNode(Node):
+    def __init__(self) -> None:
+        super().__init__("behavior_describer")
+        self._declare_parameters()
+        value = lambda name: self.get_parameter(name).value  # noqa: E731
+        start = time.perf_counter()
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        if value("torch_threads") > 0:
+            import torch
+
+            torch.set_num_threads(value("torch_threads"))
+        spec = value("captioner")
+        captioner = load_captioner(spec, value("model"))  # MotionLLMError (no weights...): exit 2 in main()
+        self._describer = BehaviorDescriber(
+            captioner, window_seconds=value("window_seconds"), caption_period=value("caption_period"),
+            first_after=value("first_after"), republish_period=value("republish_period"),
+            max_gap=value("max_gap"), question_seconds=value("question_seconds"))
+
+        self._json_pub = self.create_publisher(String, DESCRIPTIONS_TOPIC, QOS)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, QOS)
+        self._lock = threading.Condition()
+        self._counters = Counters()
+        self._bodies: dict[str, dict] = {}  # id -> {"sub", "pub", "frame_id", "seen" (monotonic)}
+        self._epoch_ns: int | None = None  # times given to the describer are seconds since this stamp
+        self._questions: deque[Question] = deque()
+        self._stopping = False
+        self._worker = threading.Thread(target=self._work, name="behavior_describer_worker", daemon=True)
+        self._worker.start()
+        self.create_subscription(String, f"{BODIES}/tracked", self._on_tracked, QOS)
+        self.create_service(BasicTypes, "~/ask", self._on_ask)
+        self.create_timer(value("diagnostics_period"), self._publish_diagnostics)
+        self.get_logger().info(
+            f"ready: captioner {spec}, {value('window_seconds'):g} s windows every {value('caption_period'):g} s; "
+            f"descriptions on {DESCRIPTIONS_TOPIC}; loaded in {time.perf_counter() - start:.1f} s")
+
+    def _declare_parameters(self) -> None:
+        def number(name, default, low, high, text):
+            self.declare_parameter(name, default, ParameterDescriptor(
+                type=ParameterType.PARAMETER_DOUBLE, description=text, read_only=True,
+                floating_point_range=[FloatingPointRange(from_value=low, to_value=high)]))
+
+        def string(name, default, text):
+            self.declare_parameter(name, default, ParameterDescriptor(
+                type=ParameterType.PARAMETER_STRING, description=text, read_only=True))
+
+        string("captioner", "llm", "Captioner: llm (the motion LLM), or package.module:Name of a plug-in")
+        string("model", "", "Motion LLM weights folder (empty: the shipped ones)")
+        self.declare_parameter("torch_threads", 1, ParameterDescriptor(
+            type=ParameterType.PARAMETER_INTEGER, read_only=True,
+            description="Torch threads for the LLM (1 is fastest on a busy 2-core machine; 0: torch's default)",
+            integer_range=[IntegerRange(from_value=0, to_value=64, step=1)]))
+        low, high = behavior.MIN_SECONDS, behavior.MAX_QUESTION_SECONDS
+        number("window_seconds", behavior.WINDOW_SECONDS, low, high, "Seconds of motion per caption")
+        number("caption_period", behavior.CAPTION_PERIOD, 0.0, 3600.0,
+               "Seconds of capture time between two captions of a body (0: as often as the model can)")
+        number("first_after", behavior.FIRST_AFTER, low, high, "Seconds a new body is seen before its first caption")
+        number("republish_period", 0.0, 0.0, 3600.0,
+               "Also publish an unchanged caption this often, seconds of capture time (0: only on change)")
+        number("max_gap", behavior.MAX_GAP, 0.0, 10.0,
+               "A window sample further than this (s) from a skeleton counts as untracked (confidence)")
+        number("question_seconds", behavior.QUESTION_SECONDS, low, high,
+               "Seconds of motion a question is about when the request gives none")
+        number("diagnostics_period", 1.0, 0.05, 60.0, "Seconds between /diagnostics messages")
+
+    # --- skeletons in ---------------------------------------------------------------------------------
+
+    def _on_tracked(self, msg: String) -> None:
+        try:
+            ids = [str(i) for i in json.loads(msg.data)["ids"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            self._bad_input(f"unreadable tracked list: {type(exc).__name__}: {exc}")
+            return
+        now = time.monotonic()
+        for body_id in ids:
+            if body_id not in self._bodies:
+                self._add_body(body_id)
+            self._bodies[body_id]["seen"] = now
+        for body_id in [b for b, entry in self._bodies.items()
+                        if b not in ids or now - entry["seen"] > STALE_BODY_S]:
+            self._remove_body(body_id)
+
+    def _add_body(self, body_id: str) -> None:
+        if not _BODY_NUMBER.match(body_id) and not re.match(r"[A-Za-z][A-Za-z0-9_]*$", body_id):
+            self._bad_input(f"body id {body_id!r} is not a valid ROS name")
+            return
+        sub = self.create_subscription(PoseArray, f"{BODIES}/{body_id}/skeleton3d",
+                                       lambda m, b=body_id: self._on_skeleton(b, m), SKELETON_QOS)
+        pub = self.create_publisher(String, f"{BODIES}/{body_id}/description", QOS)
+        with self._lock:
+            self._bodies[body_id] = {"sub": sub, "pub": pub, "frame_id": "", "seen": time.monotonic()}
+        self.get_logger().info(f"following body {body_id}")
+
+    def _remove_body(self, body_id: str) -> None:
+        with self._lock:
+            entry = self._bodies.pop(body_id)
+        self.destroy_subscription(entry["sub"])
+        self.destroy_publisher(entry["pub"])
+        self._describer.end(body_id)
+        self.get_logger().info(f"body {body_id} is gone")
+
+    def _on_skeleton(self, body_id: str, msg: PoseArray) -> None:
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        with self._lock:
+            self._counters.skeletons += 1
+            if self._epoch_ns is None:
+                self._epoch_ns = stamp_ns
+            t = (stamp_ns - self._epoch_ns) * 1e-9  # exact round trip back to the stamp (see _stamp_ns)
+            entry = self._bodies.get(body_id)
+        if entry is None:
+            return
+        try:
+            self._describer.add(body_id, t, pose_array_to_joints(msg))
+        except MotionFormatError as exc:
+            self._bad_input(f"{body_id}: {exc}")
+            return
+        entry["frame_id"], entry["seen"] = msg.header.frame_id, time.monotonic()
+
+    def _stamp_ns(self, t: float) -> int:
+        return self._epoch_ns + int(round(t * 1e9))
+
+    def _bad_input(self, message: str) -> None:
+        with self._lock:
+            self._counters.bad_skeletons += 1
+            self._counters.last_error = message
+            self._counters.errors_since_report += 1
+        self.get_logger().warning(f"skipped: {message}", throttle_duration_sec=LOG_THROTTLE_S)
+
+    # --- questions --------------------------------------------------------------------------------------
+
+    async def _on_ask(self, request, response):
+        number = request.uint32_value
+        question = Question(request.string_value, request.float64_value if request.float64_value > 0 else None,
+                            f"b{number}" if number else None, Future(executor=self.executor))
+        with self._lock:
+            self._counters.questions += 1
+            self._questions.append(question)
+            self._lock.notify()
+        ok, text, answer = await question.future
+        response.bool_value, response.string_value = ok, text
+        if answer is not None:
+            response.uint32_value = body_number(answer.person)
+            response.float64_value = answer.seconds
+            response.float32_value = float(answer.confidence)
+            response.int64_value = self._stamp_ns(answer.end)
+        return response
+
+    def _answer(self, question: Question) -> None:
+        try:
+            answer = self._describer.ask(question.text, question.body, question.seconds)
+            result = (True, answer.answer, answer)
+            self.get_logger().info(f"asked '{answer.question}' about {answer.person} ({answer.seconds:.1f} s): "
+                                   f"{answer.answer}")
+        except MotionLLMError as exc:
+            result = (False, str(exc), None)
+            self.get_logger().warning(f"question '{question.text}' not answered: {exc}")
+        except Exception as exc:  # noqa: BLE001 - the caller must get an answer whatever happens
+            result = (False, f"failed: {type(exc).__name__}: {exc}", None)
+            self.get_logger().error(f"question '{question.text}' failed: {type(exc).__name__}: {exc}")
+        with self._lock:
+            self._counters.answered += result[0]
+        question.future.set_result(result)
+        executor = self.executor
+        if executor is not None:
+            executor.wake()
+
+    # --- the worker: questions first, then the body that has waited longest -----------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._questions or self._stopping, timeout=WORKER_TICK_S)
+                if self._stopping:
+                    return
+                question = self._questions.popleft() if self._questions else None
+            if question is not None:
+                self._answer(question)
+                continue
+            due = self._describer.due()
+            if due:
+                try:
+                    self._describe(due[0])
+                except Exception as exc:  # noqa: BLE001 - the worker must outlive any one caption
+                    if not self.context.ok():
+                        return
+                    with self._lock:
+                        self._counters.caption_failures += 1
+                        self._counters.last_error = f"caption failed: {type(exc).__name__}: {exc}"
+                        self._counters.errors_since_report += 1
+                    self.get_logger().error(f"captioning {due[0]} failed: {type(exc).__name__}: {exc}",
+                                            throttle_duration_sec=LOG_THROTTLE_S)
+
+    def _describe(self, body_id: str) -> None:
+        try:
+            d = self._describer.describe(body_id)
+        except BehaviorError:  # the body ended meanwhile
+            return
+        with self._lock:
+            c = self._counters
+            c.captions += 1
+            c.caption_ms.append(d.caption_s * 1e3)
+            entry = self._bodies.get(body_id)
+            if not d.publish:
+                c.unchanged += 1
+        if not d.publish or entry is None:
+            return
+        end_ns, start_ns = self._stamp_ns(d.end), self._stamp_ns(d.start)
+        latency_ms = (time.time_ns() - end_ns) * 1e-6
+        record = {"header": {"stamp": stamp_dict(end_ns), "frame_id": entry["frame_id"]}, "body_id": body_id,
+                  "start": stamp_dict(start_ns), "end": stamp_dict(end_ns),
+                  "duration_s": round((end_ns - start_ns) * 1e-9, 3), "caption": d.caption,
+                  "confidence": d.confidence, "confidence_kind": CONFIDENCE_KIND, "changed": d.changed,
+                  "frames": d.frames, "caption_ms": round(d.caption_s * 1e3, 1), "latency_ms": round(latency_ms, 1)}
+        self._json_pub.publish(String(data=json.dumps(record)))
+        try:
+            entry["pub"].publish(String(data=d.caption))
+        except Exception:  # noqa: BLE001 - the body ended (its publisher destroyed) while it was captioned
+            pass
+        with self._lock:
+            self._counters.published += 1
+            self._counters.latency_ms.append(latency_ms)
+            self._counters.last_caption = f"{body_id}: {d.caption}"
+        self.get_logger().info(f"{body_id}: {d.caption} (tracked {100 * d.confidence:.0f} %, "
+                               f"caption {d.caption_s:.1f} s)")
+
+    # --- reporting ------------------------------------------------------------------------------------------
+
+    def _snapshot(self) -> tuple[dict[str, object], int, str]:
+        with self._lock:
+            c = self._counters
+            caption, latency = percentiles(c.caption_ms), percentiles(c.latency_ms)
+            values = {"skeletons_received": c.skeletons, "bad_skeletons": c.bad_skeletons,
+                      "bodies": len(self._bodies), "captions": c.captions, "descriptions_published": c.published,
+                      "unchanged_not_published": c.unchanged, "caption_failures": c.caption_failures,
+                      "questions": c.questions, "questions_answered": c.answered,
+                      "caption_ms_p50": caption[0], "caption_ms_p95": caption[1],
+                      "latency_ms_p50": latency[0], "latency_ms_p95": latency[1], "last": c.last_caption}
+            errors, last_error = c.errors_since_report, c.last_error
+            c.errors_since_report = 0
+        return values, errors, last_error
+
+    def _publish_diagnostics(self) -> None:
+        now = time.monotonic()
+        for body_id in [b for b, entry in self._bodies.items() if now - entry["seen"] > STALE_BODY_S]:
+            self._remove_body(body_id)  # no skeletons and no tracked list for a while: pose_estimator is gone
+        values, errors, last_error = self._snapshot()
+        if errors:
+            level, message = WARN, f"{errors} problem(s) since the last report; last: {last_error}"
+        else:
+            level, message = OK, f"{values['bodies']} body(ies) followed"
+        self._diagnostics_pub.publish(diagnostic_array(self.get_clock().now().to_msg(),
+                                                       "behavior_describer: descriptions", level, message, values))
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._lock.notify()
+        self._worker.join(timeout=10.0)
+        values, _, _ = self._snapshot()
+        shutdown_logger(self).info(
+            f"stopped: {values['skeletons_received']} skeletons, {values['bad_skeletons']} bad, "
+            f"{values['captions']} captions, {values['descriptions_published']} published, "
+            f"{values['questions_answered']}/{values['questions']} questions answered; window-end-to-description "
+            f"latency p50 {values['latency_ms_p50']:.0f} ms, p95 {values['latency_ms_p95']:.0f} ms")
+
+
+def main(args: list[str] | None = None) -> int:
+    # LARGE_DATA like the image nodes of the graph it listens to (docs/perception.md)
+    return run_node(BehaviorDescriberNode, "behavior_describer", args, large_data=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
