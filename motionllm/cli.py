@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "motionllm.perception.describe_cli",
     "motionllm.models.cli",
     "motionllm.models.llm_cli",
+    "motionllm.ros_cli",
     "motionllm.quickstart",
 )
 
