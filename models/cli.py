@@ -39,7 +39,7 @@ def add_parser(subparsers) -> None:
     p = train_sub.add_parser("llm", help="train the motion LLM (LoRA + motion vocabulary)",
                              description="Fine-tune the base LM on the five motion-language tasks (text-to-motion, "
                                          "captioning, Q&A, prediction, in-between) of a HumanML3D-format dataset. "
-                                         "Checkpoints every 50 steps and on Ctrl-C; run again to resume. About 1 h "
+                                         "Checkpoints every 50 steps and on Ctrl-C; run again to resume. About 1.5 h "
                                          "for the default 1100 steps on a 2-core CPU.")
     p.add_argument("--data", type=Path, default=DEFAULT_CORPUS, help="HumanML3D-format folder (default: data/corpus)")
     p.add_argument("--out", type=Path, default=shipped("llm"), help="output folder (default: the shipped weights)")

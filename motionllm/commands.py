@@ -38,8 +38,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from motionllm.errors import MotionLLMError
+from motionllm.models.motion_llm import MAX_COMMAND_CHARS  # the motion LLM's own limit (check_text)
 
-MAX_COMMAND_CHARS = 300  # the motion LLM's own limit (MotionLanguageModel.check_text)
 MAX_COMMAND_WORDS = 50
 DEFAULT_THRESHOLD = 0.5  # cosine similarity to the nearest reference command (calibration in docs/ros.md)
 REFERENCES_PER_ACTION = 12  # imperative references per action type (evenly spread over its variants)
