@@ -28,7 +28,7 @@ from test_msgs.srv import BasicTypes  # noqa: E402
 
 from motionllm_ros.conversions import joints_to_pose_array  # noqa: E402
 from motionllm_ros.diagnostics import status_values  # noqa: E402
-from test_perception_nodes import collect, spin_until, start, stamp_ns  # noqa: E402
+from ros_helpers import collect, spin_until, start, stamp_ns  # noqa: E402
 
 CAMERA = "motionllm_ros.camera_source"
 POSE = "motionllm_ros.pose_estimator"

@@ -36,6 +36,7 @@ from motionllm.errors import MotionLLMError  # noqa: E402
 from motionllm_ros.conversions import (CLIP_QOS, motion_to_multiarray, multiarray_to_motion,  # noqa: E402
                                        trajectory_to_arrays)
 from motionllm_ros.diagnostics import status_values  # noqa: E402
+from ros_helpers import collect, spin_until, start  # noqa: E402
 
 RETARGETER = "motionllm_ros.retargeter"
 COMMANDER = "motionllm_ros.motion_commander"
@@ -79,27 +80,10 @@ def g1():
     return Robot("g1")
 
 
-def start(ros_process, module: str, *parameters: str, env: dict[str, str] | None = None):
-    args = ["--ros-args"]
-    for parameter in parameters:
-        args += ["-p", parameter]
-    return ros_process(module, *args, env=env)
 
 
-def collect(probe, topics: dict[str, tuple[type, object]]) -> dict[str, list]:
-    received = {name: [] for name in topics}
-    for name, (msg_type, qos) in topics.items():
-        probe.node.create_subscription(msg_type, name, received[name].append, qos)
-    return received
 
 
-def spin_until(probe, condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        probe.executor.spin_once(timeout_sec=0.05)
-    return condition()
 
 
 def call(probe, service_type, name: str, request=None, timeout: float = 20.0):

@@ -31,6 +31,7 @@ from motionllm.motion.skeleton import JOINT_INDEX, bone_lengths  # noqa: E402
 from motionllm.perception.pose import PoseEstimator  # noqa: E402
 from motionllm_ros.conversions import image_to_msg, pose_array_to_joints  # noqa: E402
 from motionllm_ros.diagnostics import status_values  # noqa: E402
+from ros_helpers import collect, spin_until, stamp_ns, start  # noqa: E402
 
 CAMERA = "motionllm_ros.camera_source"
 POSE = "motionllm_ros.pose_estimator"
@@ -79,32 +80,12 @@ def probe(ros_env, monkeypatch, request):
     return request.getfixturevalue("ros_probe")
 
 
-def start(ros_process, module: str, *parameters: str, env: dict[str, str] | None = None):
-    args = ["--ros-args"]
-    for parameter in parameters:
-        args += ["-p", parameter]
-    return ros_process(module, *args, env=env)
 
 
-def collect(probe, topics: dict[str, tuple[type, object]]) -> dict[str, list]:
-    """Subscribe now; the lists fill while the probe spins."""
-    received = {name: [] for name in topics}
-    for name, (msg_type, qos) in topics.items():
-        probe.node.create_subscription(msg_type, name, received[name].append, qos)
-    return received
 
 
-def spin_until(probe, condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        probe.executor.spin_once(timeout_sec=0.05)
-    return condition()
 
 
-def stamp_ns(msg) -> int:
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
 
 
 def last_pose_status(diagnostics: list[DiagnosticArray]) -> DiagnosticStatus | None:
