@@ -52,6 +52,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default 1100)")
     p.add_argument("--batch-size", type=int, default=None, help="instructions per step (default 16)")
     p.add_argument("--lora-layers", type=int, default=None, help="adapt the top N layers (default 10)")
+    p.add_argument("--init-from", type=Path, default=None, metavar="DIR",
+                   help="start from a trained motion LLM (its adapter, motion embeddings and head; its LoRA "
+                        "layout), e.g. to fine-tune the shipped model on your own HumanML3D data")
+    p.add_argument("--fixed-motion-input", action="store_true",
+                   help="keep the motion input embeddings at their initial projection of the codebook (faster "
+                        "steps: the backward pass stops at the lowest LoRA layer)")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in OUT")
     p.set_defaults(func=run_train_llm)
 
@@ -88,6 +94,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--tokenizer", type=Path, default=shipped("tokenizer"), help="motion tokenizer folder")
     p.add_argument("--max-clips", type=int, default=None, help="score at most this many clips (default: all)")
     p.add_argument("--tasks", nargs="+", default=None, metavar="TASK", help="tasks to score (default: all)")
+    p.add_argument("--questions-per-clip", type=int, default=None, metavar="N",
+                   help="Q&A: ask at most N of each clip's questions, drawn at random (default: all of them)")
     p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
     _add_eval_common(p)
     p.set_defaults(func=run_eval_llm)
@@ -295,6 +303,12 @@ def run_train_llm(args: argparse.Namespace) -> int:
     if args.lora_layers is not None:
         cfg.model.lora_layers = args.lora_layers
     cfg.model.base_model = args.base_model
+    cfg.model.train_motion_input = not args.fixed_motion_input
+    if args.init_from is not None:
+        if args.init_from.resolve() == args.out.resolve():
+            raise MotionLLMError("--init-from and --out are the same folder: train into another one "
+                                 "(run again without --init-from to resume)")
+        cfg.init_from = str(args.init_from)
     _require_dataset(args.data)
     result = train_llm(args.data, args.out, cfg, args.tokenizer, args.evaluator, resume=not args.fresh)
     print(json.dumps(result, indent=2))
@@ -324,7 +338,8 @@ def run_eval_llm(args: argparse.Namespace) -> int:
                                     lm.config.max_motion_tokens, progress=False))
     if args.max_clips is not None:
         clips = [clips[i] for i in np.random.default_rng(0).permutation(len(clips))[: args.max_clips]]
-    scores = evaluate(lm, clips, _real_features(clips, args.data, args.split), evaluator, tasks, kinds=kinds)
+    scores = evaluate(lm, clips, _real_features(clips, args.data, args.split), evaluator, tasks, kinds=kinds,
+                      questions_per_clip=args.questions_per_clip)
     if args.out is not None:
         with atomic_path(args.out) as tmp:
             tmp.write_text(json.dumps(scores, indent=2))

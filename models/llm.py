@@ -51,6 +51,10 @@ class MotionLLMConfig:
                                                             "gate_proj", "up_proj", "down_proj"])
     max_motion_tokens: int = 50        # 10 s: the longest motion the model is trained to write in one span
     max_text_tokens: int = 48
+    # Train the motion input embeddings (the issue's "new embedding rows are trained"). The backward pass then
+    # runs through every layer (activation gradients only below the LoRA layers): ~1.5x the step time, but the
+    # frozen lower layers no longer have to read motion from fixed random vectors.
+    train_motion_input: bool = True
     seed: int = 0
     base_vocab_size: int = 0           # filled in when built; checked when loaded
 
@@ -93,11 +97,14 @@ def _decoder(causal_lm: nn.Module) -> nn.Module:
 class MotionLLM(nn.Module):
     """The LM (peft-wrapped) with its two heads. Pure tensors in, tensors out; no tokenizer here."""
 
-    def __init__(self, lm: nn.Module, config: MotionLLMConfig, motion_head: torch.Tensor):
+    def __init__(self, lm: nn.Module, config: MotionLLMConfig, motion_head: torch.Tensor, motion_input: torch.Tensor):
         super().__init__()
         self.lm, self.config = lm, config
         self.vocab = MotionVocabulary(config.base_vocab_size, config.num_codes)
         self.motion_head = nn.Parameter(motion_head.clone())
+        # The motion rows of the input embeddings live here, not in the (frozen) embedding matrix, so that they
+        # alone can be trained; the matrix's copy is kept equal for export (merge_to_hf).
+        self.motion_input = nn.Parameter(motion_input.clone(), requires_grad=config.train_motion_input)
 
     @property
     def decoder(self) -> nn.Module:
@@ -106,9 +113,15 @@ class MotionLLM(nn.Module):
     def text_weight(self) -> torch.Tensor:
         return self.lm.get_input_embeddings().weight[: self.vocab.base]
 
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        base = self.vocab.base
+        text = self.lm.get_input_embeddings()(input_ids.clamp(max=base - 1))
+        motion = self.motion_input[(input_ids - base).clamp(min=0)]
+        return torch.where((input_ids >= base)[..., None], motion, text)
+
     def hidden(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, use_cache=False):
-        return self.decoder(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                            past_key_values=past_key_values, use_cache=use_cache)
+        return self.decoder(inputs_embeds=self.embed(input_ids), attention_mask=attention_mask,
+                            position_ids=position_ids, past_key_values=past_key_values, use_cache=use_cache)
 
     def text_logits(self, h: torch.Tensor) -> torch.Tensor:
         return h @ self.text_weight().T
@@ -277,7 +290,7 @@ def build_model(config: MotionLLMConfig, codebook: torch.Tensor):
     lm = get_peft_model(lm, lora)
     # The motion head starts at zero (uniform over the motion vocabulary): rows copied from the input embeddings
     # give logits in the hundreds against the final hidden states and a first loss of ~14 instead of ln(514).
-    return MotionLLM(lm, config, torch.zeros_like(motion_input)), tokenizer
+    return MotionLLM(lm, config, torch.zeros_like(motion_input), motion_input), tokenizer
 
 
 CONFIG_FILE, ADAPTER_DIR, EMBEDDINGS_FILE = "config.json", "adapter", "motion_embeddings.safetensors"
@@ -307,10 +320,9 @@ def save_model(model: MotionLLM, directory: Path) -> None:
         (directory / ADAPTER_DIR).rename(old)
     tmp_adapter.rename(directory / ADAPTER_DIR)
     shutil.rmtree(old, ignore_errors=True)
-    base = model.vocab.base
-    rows = model.lm.get_input_embeddings().weight[base:].detach().contiguous()
     with atomic_path(directory / EMBEDDINGS_FILE) as tmp:
-        save_file({"input": rows, "output": model.motion_head.detach().contiguous()}, str(tmp))
+        save_file({"input": model.motion_input.detach().contiguous(),
+                   "output": model.motion_head.detach().contiguous()}, str(tmp))
     with atomic_path(directory / CONFIG_FILE) as tmp:
         tmp.write_text(json.dumps(asdict(model.config), indent=2))
 
@@ -321,8 +333,8 @@ def load_model(directory: Path, base_model: str | None = None) -> tuple[MotionLL
     from safetensors.torch import load_file
 
     directory = Path(directory)
+    config = read_config(directory)
     try:
-        config = MotionLLMConfig(**json.loads((directory / CONFIG_FILE).read_text()))
         tensors = load_file(str(directory / EMBEDDINGS_FILE))
         motion_input, motion_head = tensors["input"], tensors["output"]
     except (OSError, ValueError, TypeError, KeyError, SafetensorError) as exc:
@@ -338,9 +350,43 @@ def load_model(directory: Path, base_model: str | None = None) -> tuple[MotionLL
         lm = PeftModel.from_pretrained(lm, directory / ADAPTER_DIR)
     except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
         raise MotionLLMError(f"cannot load the LoRA adapter from {directory / ADAPTER_DIR}: {exc}") from None
-    model = MotionLLM(lm, config, motion_head)
+    model = MotionLLM(lm, config, motion_head, motion_input)
     model.requires_grad_(False)
     return model.eval(), tokenizer
+
+
+def read_config(directory: Path) -> MotionLLMConfig:
+    try:
+        return MotionLLMConfig(**json.loads((Path(directory) / CONFIG_FILE).read_text()))
+    except (OSError, ValueError, TypeError) as exc:
+        raise MotionLLMError(f"cannot load the motion LLM config from {directory}: {exc}") from None
+
+
+def init_from_trained(model: MotionLLM, directory: Path) -> None:
+    """Start training from a trained model's adapter, motion embeddings and motion head (same LoRA layout)."""
+    from peft import set_peft_model_state_dict
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    try:
+        adapter = load_file(str(directory / ADAPTER_DIR / "adapter_model.safetensors"))
+        tensors = load_file(str(directory / EMBEDDINGS_FILE))
+    except (OSError, SafetensorError) as exc:
+        raise MotionLLMError(f"cannot start from {directory}: {exc}") from None
+    if tensors["input"].shape != model.motion_input.shape or tensors["output"].shape != model.motion_head.shape:
+        raise MotionLLMError(f"{directory}: its motion embeddings do not fit this model (another tokenizer or base?)")
+    try:
+        result = set_peft_model_state_dict(model.lm, adapter)
+    except RuntimeError as exc:  # shapes: another rank or base
+        raise MotionLLMError(f"{directory}: its adapter does not fit this model's LoRA layout: "
+                             f"{str(exc).splitlines()[1].strip()}") from None
+    if getattr(result, "unexpected_keys", None):
+        raise MotionLLMError(f"{directory}: its adapter does not fit this model's LoRA layout "
+                             f"({len(result.unexpected_keys)} unexpected tensors)")
+    with torch.no_grad():
+        model.motion_input.copy_(tensors["input"])
+        model.motion_head.copy_(tensors["output"])
 
 
 def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
@@ -352,6 +398,7 @@ def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
     base, vocab = model.vocab.base, model.vocab
     head = nn.Linear(lm.config.hidden_size, base + vocab.size, bias=False)
     with torch.no_grad():
+        lm.get_input_embeddings().weight[base:] = model.motion_input
         head.weight[:base] = lm.get_input_embeddings().weight[:base]
         head.weight[base:] = model.motion_head
     lm.config.tie_word_embeddings = False

@@ -21,7 +21,7 @@ from torch import nn
 from motionllm.errors import MotionLLMError
 from motionllm.fileio import atomic_path
 from motionllm.models.checkpoint import load_train_state, save_train_state
-from motionllm.models.llm import MotionLLMConfig, build_model, save_model
+from motionllm.models.llm import MotionLLMConfig, build_model, init_from_trained, read_config, save_model
 from motionllm.models.llm_tasks import DEFAULT_TASK_WEIGHTS, TASKS, ChatFormat, Clip, Example, make_example
 from motionllm.models.vqvae import MotionTokenizer
 
@@ -30,18 +30,19 @@ TRAIN_STATE = "train_state.safetensors"
 
 @dataclass
 class LLMTrainConfig:
-    steps: int = 2000
+    steps: int = 1100
     batch_size: int = 16
     lr: float = 5e-4
     head_lr_scale: float = 2.0     # the motion head starts from zero and has further to go than the adapters
     warmup_steps: int = 100
     min_lr_ratio: float = 0.1
     checkpoint_every: int = 50
-    eval_every: int = 250
+    eval_every: int = 275
     eval_clips: int = 64
     task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TASK_WEIGHTS))
     seed: int = 0
     threads: int = 0
+    init_from: str | None = None   # a trained model folder to start from (its LoRA layout is used)
     model: MotionLLMConfig = field(default_factory=MotionLLMConfig)
 
 
@@ -293,6 +294,10 @@ def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, e
         torch.set_num_threads(cfg.threads)
     motion_tokenizer = MotionTokenizer.load(tokenizer_dir)
     mcfg = cfg.model
+    if cfg.init_from is not None:  # the adapter must fit: take the source's LoRA layout
+        source = read_config(Path(cfg.init_from))
+        for name in ("lora_rank", "lora_alpha", "lora_layers", "lora_targets"):
+            setattr(mcfg, name, getattr(source, name))
     mcfg.num_codes, mcfg.frames_per_token = motion_tokenizer.config.num_codes, motion_tokenizer.config.frames_per_token
     cache = out / "cache"
     train = load_clips(data, "train", motion_tokenizer, tokenizer_dir, cache, mcfg.max_motion_tokens, progress)
@@ -303,6 +308,8 @@ def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, e
     evaluator = Evaluator.load(evaluator_dir) if evaluator_dir is not None else None
 
     model, hf_tokenizer = build_model(mcfg, motion_tokenizer.model.quantizer.codebook.detach().clone())
+    if cfg.init_from is not None:
+        init_from_trained(model, Path(cfg.init_from))
     lm = MotionLanguageModel(model, hf_tokenizer, motion_tokenizer)
     view = TrainableView(model.trainable())
     optimiser = torch.optim.AdamW([

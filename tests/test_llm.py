@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from motionllm.errors import MotionLLMError
-from motionllm.models.llm import MotionLLMConfig, Sampling, build_model, load_model, save_model
+from motionllm.models.llm import (MotionLLMConfig, Sampling, build_model, init_from_trained, load_model,
+                                  save_model)
 from motionllm.models.llm_tasks import (MOTION_TASKS, TASKS, ChatFormat, Clip, Example, make_example, questions)
 
 NUM_CODES = 512
@@ -61,11 +62,13 @@ def test_motion_vocabulary_is_added_after_the_text_vocabulary(tiny_model):
     assert tokenizer.convert_tokens_to_ids("<motion_511>") == vocab.base + 511
     assert tokenizer.convert_tokens_to_ids("</motion>") == vocab.end_id
     assert model.lm.get_input_embeddings().weight.shape[0] == vocab.base + vocab.size
-    # Only the adapters (top layer) and the motion head train; the embeddings and lower layers are frozen.
+    # Only the adapters (top layer), the motion input rows and the motion head train; the text embeddings and
+    # the lower layers are frozen.
     trainable = model.trainable()
-    assert "motion_head" in trainable
-    assert all("lora_" in n for n in trainable if n != "motion_head")
-    assert all(".layers.1." in n for n in trainable if n != "motion_head")
+    ours = {"motion_head", "motion_input"}
+    assert ours <= set(trainable) and trainable["motion_input"].shape == (vocab.size, model.lm.config.hidden_size)
+    assert all("lora_" in n for n in trainable if n not in ours)
+    assert all(".layers.1." in n for n in trainable if n not in ours)
 
 
 def test_prompts_splice_motion_spans_into_the_chat_template(tiny_model):
@@ -190,6 +193,26 @@ def test_training_steps_reduce_the_loss_and_the_model_round_trips(tiny_model, ti
     loaded, _ = load_model(tmp_path / "llm")
     assert loaded.decode([prompt], "motion", lengths=[5]) == before
     assert torch.equal(loaded.motion_head, model.motion_head)
+
+
+def test_training_can_start_from_a_trained_model(tiny_base, tiny_model, tmp_path):
+    trained, _ = tiny_model
+    with torch.no_grad():  # stand-ins for trained values: LoRA B starts at zero, the head too
+        for p in trained.trainable().values():
+            p.add_(torch.randn_like(p) * 0.1)
+    save_model(trained, tmp_path / "llm")
+    codebook = torch.randn(NUM_CODES, 32, generator=torch.Generator().manual_seed(1))
+    fresh, _ = build_model(_config(tiny_base), codebook)
+    ids = torch.tensor([[1, 2, 3, fresh.vocab.base + 7, fresh.vocab.start_id]])
+    assert not torch.allclose(fresh.hidden(ids).last_hidden_state, trained.hidden(ids).last_hidden_state)
+    init_from_trained(fresh, tmp_path / "llm")
+    fresh.eval(), trained.eval()
+    assert torch.allclose(fresh.hidden(ids).last_hidden_state, trained.hidden(ids).last_hidden_state, atol=1e-6)
+    assert torch.equal(fresh.motion_head, trained.motion_head)
+    assert all(p.requires_grad for p in fresh.trainable().values())  # it goes on training
+    other, _ = build_model(MotionLLMConfig(base_model=str(tiny_base), lora_layers=1, lora_rank=2), codebook)
+    with pytest.raises(MotionLLMError):  # another LoRA layout
+        init_from_trained(other, tmp_path / "llm")
 
 
 def test_loading_refuses_a_mismatched_or_corrupt_model(tiny_model, tmp_path):
