@@ -327,7 +327,9 @@ def save_model(model: MotionLLM, directory: Path) -> None:
         tmp.write_text(json.dumps(asdict(model.config), indent=2))
 
 
-def load_model(directory: Path, base_model: str | None = None) -> tuple[MotionLLM, object]:
+def load_model(directory: Path, base_model: str | None = None, merge_lora: bool = False) -> tuple[MotionLLM, object]:
+    """A trained model, frozen, for inference. merge_lora: fold the adapter into the base weights (same outputs,
+    about a third less time per token on a CPU: no LoRA matmuls); the result can no longer be saved as an adapter."""
     from peft import PeftModel
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -350,6 +352,8 @@ def load_model(directory: Path, base_model: str | None = None) -> tuple[MotionLL
         lm = PeftModel.from_pretrained(lm, directory / ADAPTER_DIR)
     except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
         raise MotionLLMError(f"cannot load the LoRA adapter from {directory / ADAPTER_DIR}: {exc}") from None
+    if merge_lora:
+        lm = lm.merge_and_unload()
     model = MotionLLM(lm, config, motion_head, motion_input)
     model.requires_grad_(False)
     return model.eval(), tokenizer
@@ -394,7 +398,9 @@ def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
     import copy
     import shutil
 
-    lm = copy.deepcopy(model.lm).merge_and_unload()
+    lm = copy.deepcopy(model.lm)
+    if hasattr(lm, "merge_and_unload"):  # not merged at load yet
+        lm = lm.merge_and_unload()
     base, vocab = model.vocab.base, model.vocab
     head = nn.Linear(lm.config.hidden_size, base + vocab.size, bias=False)
     with torch.no_grad():

@@ -43,7 +43,7 @@ class MotionLanguageModel:
         directory = Path(directory) if directory is not None else shipped("llm")
         if not (directory / "config.json").is_file():
             raise MotionLLMError(f"no trained motion LLM in {directory} (train one with `motionllm train llm`)")
-        model, hf_tokenizer = load_model(directory, base_model)
+        model, hf_tokenizer = load_model(directory, base_model, merge_lora=True)
         motion_tokenizer = MotionTokenizer.load(tokenizer if tokenizer is not None else shipped("tokenizer"))
         return cls(model, hf_tokenizer, motion_tokenizer)
 

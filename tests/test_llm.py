@@ -193,6 +193,9 @@ def test_training_steps_reduce_the_loss_and_the_model_round_trips(tiny_model, ti
     loaded, _ = load_model(tmp_path / "llm")
     assert loaded.decode([prompt], "motion", lengths=[5]) == before
     assert torch.equal(loaded.motion_head, model.motion_head)
+    merged, _ = load_model(tmp_path / "llm", merge_lora=True)  # what MotionLanguageModel serves
+    assert not any("lora_" in n for n, _ in merged.named_parameters())
+    assert merged.decode([prompt], "motion", lengths=[5]) == before
 
 
 def test_training_can_start_from_a_trained_model(tiny_base, tiny_model, tmp_path):
