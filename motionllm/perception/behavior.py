@@ -9,11 +9,11 @@
 Used by the behavior_describer ROS node and by `motionllm describe-video` (`describe_frames`). ROS-free.
 
 - **Windows.** Each person keeps the skeletons of the last `max(window_seconds, MAX_QUESTION_SECONDS)`
-  seconds with their capture times. A window is the last `window_seconds` (2-4 s is what the LLM
-  captions best; default 3) ending on the newest skeleton, resampled to 20 fps on the capture times
-  (linear interpolation; the ends are held), then made canonical (on the floor, facing +Z at its
-  first frame) as the LLM was trained. A person seen for less than the window is captioned on what
-  there is, once that is at least `first_after` seconds.
+  seconds with their capture times (`motionllm.motion.window.PersonWindow`). A window is the last
+  `window_seconds` (2-4 s is what the LLM captions best; default 3) ending on the newest skeleton, resampled
+  to 20 fps on the capture times (linear interpolation; the ends are held), then made canonical (on the
+  floor, facing +Z at its first frame) as the LLM was trained. A person seen for less than the window is
+  captioned on what there is, once that is at least `first_after` seconds.
 - **Schedule.** A person is due when `caption_period` seconds of capture time have passed since the end
   of their last captioned window. Time is the data's, not the wall clock's, so a recording gives the same
   windows at any processing speed. The caller captions due people one at a time, always on the newest
@@ -35,14 +35,14 @@ import importlib
 import re
 import threading
 import time
-from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
 from motionllm.errors import MotionFormatError, MotionLLMError
-from motionllm.motion.skeleton import FPS, NUM_JOINTS
+from motionllm.motion.skeleton import FPS
+from motionllm.motion.window import PersonWindow, check_skeleton
 
 WINDOW_SECONDS = 3.0
 CAPTION_PERIOD = 2.0
@@ -117,72 +117,6 @@ class Answer:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def check_skeleton(joints: np.ndarray) -> np.ndarray:
-    joints = np.asarray(joints, dtype=np.float32)
-    if joints.shape != (NUM_JOINTS, 3):
-        raise MotionFormatError(f"skeleton: expected shape (22, 3), got {joints.shape}")
-    if not np.all(np.isfinite(joints)):
-        raise MotionFormatError("skeleton: NaN or infinite joint coordinates")
-    return joints
-
-
-class PersonWindow:
-    """One person's recent skeletons with their capture times (seconds), oldest first."""
-
-    def __init__(self, keep_seconds: float) -> None:
-        self.keep_seconds = keep_seconds
-        self.times: deque[float] = deque()
-        self.joints: deque[np.ndarray] = deque()
-
-    def add(self, t: float, joints: np.ndarray) -> None:
-        if self.times and t <= self.times[-1]:
-            if t < self.times[-1]:  # time went backwards: a new timeline, the old one means nothing now
-                self.times.clear()
-                self.joints.clear()
-            else:  # the same stamp again: keep the newer skeleton
-                self.times.pop()
-                self.joints.pop()
-        self.times.append(float(t))
-        self.joints.append(joints)
-        while self.times[0] < t - self.keep_seconds:
-            self.times.popleft()
-            self.joints.popleft()
-
-    @property
-    def first(self) -> float:
-        return self.times[0]
-
-    @property
-    def last(self) -> float:
-        return self.times[-1]
-
-    @property
-    def span(self) -> float:
-        return self.times[-1] - self.times[0] if self.times else 0.0
-
-    def sample(self, seconds: float, nominal_seconds: float, max_gap: float,
-               fps: float = FPS) -> tuple[np.ndarray, float, float, float]:
-        """The last `seconds` (or all there is) at `fps`, ending on the newest skeleton.
-
-        Returns ((N, 22, 3) float32 joints, start time, end time, confidence = the fraction of the
-        `nominal_seconds` window's samples that lie within `max_gap` of a real skeleton)."""
-        times = np.fromiter(self.times, dtype=np.float64, count=len(self.times))
-        end = times[-1]
-        start = max(end - seconds, times[0])
-        count = int(np.floor((end - start) * fps + 1e-6)) + 1
-        sample_t = end - np.arange(count - 1, -1, -1) / fps
-        flat = np.stack(self.joints).reshape(len(times), -1)
-        right = np.clip(np.searchsorted(times, sample_t), 1, len(times) - 1) if len(times) > 1 else np.zeros(count, int)
-        left = np.maximum(right - 1, 0)
-        span = times[right] - times[left]
-        w = np.clip(np.divide(sample_t - times[left], span, out=np.zeros(count), where=span > 0), 0.0, 1.0)
-        joints = (1 - w)[:, None] * flat[left] + w[:, None] * flat[right]
-        nearest = np.minimum(np.abs(sample_t - times[left]), np.abs(times[right] - sample_t))
-        nominal = int(np.floor(nominal_seconds * fps + 1e-6)) + 1
-        confidence = min(float((nearest <= max_gap).sum()) / nominal, 1.0)
-        return joints.reshape(count, NUM_JOINTS, 3).astype(np.float32), float(start), float(end), confidence
 
 
 @dataclass
