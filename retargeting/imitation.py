@@ -19,7 +19,8 @@ Used by the retargeter ROS node (parameter `imitate`). ROS-free; no model, no ro
   chunks. Retargeted alone, consecutive 1 s chunks of a walk disagree at their joins by up to 0.56 rad (a
   foot that touches down at the very end of one chunk is a contact only in the next): each join would then
   need a lead-in of up to 0.9 s at 1 rad/s. With the defaults the largest disagreement on the same walk is
-  0.07 rad, lead-ins 1-6 control frames (tests/test_imitation.py). `ImitationChunk.played` cuts the retargeted window back to the chunk.
+  0.07 rad, lead-ins 1-6 control frames (tests/test_imitation.py). `ImitationChunk.played` cuts the
+  retargeted window back to the chunk.
 - **When.** A chunk is due once a skeleton at or after the end of its lookahead has arrived; `next_chunk()`
   returns the due chunks in order (call it until None). The resampling is linear between skeletons.
 - **Timelines.** A skeleton earlier than the last one (a looping recording, a restarted source) or more than
