@@ -7,6 +7,7 @@
     motion.save("walk_g1.npz")
     plan = command_trajectory(motion, retargeter.robot, start)   # what a robot is sent: lead-in, checked
     imitation = LiveImitation(chunk_seconds=1.0)   # live skeletons -> chunks to retarget (imitation.py)
+    plan = continue_trajectory(chunk_motion, retargeter.robot, start, pending)  # a chunk after the one playing
 
 Nouns: `RobotProfile` (YAML: URDF, keypoints, scaling, rates, margins), `Robot` (Pinocchio model +
 profile), `Retargeter` (pink IK per control frame), `RobotMotion` (the trajectory), `QualityReport`,
@@ -15,7 +16,8 @@ Pinocchio and pink are imported when a robot is built, not when this package is 
 """
 from motionllm.retargeting.imitation import ImitationChunk, LiveImitation
 from motionllm.retargeting.motion import RobotMotion
-from motionllm.retargeting.playback import CommandTrajectory, TrajectoryRefused, command_trajectory
+from motionllm.retargeting.playback import (CommandTrajectory, TrajectoryRefused, command_trajectory,
+                                            continue_trajectory)
 from motionllm.retargeting.profile import (DEFAULT_ROBOT, ProfileError, RobotProfile, available_robots,
                                            load_profile)
 from motionllm.retargeting.quality import QualityReport, evaluate
@@ -25,4 +27,4 @@ from motionllm.retargeting.robot import Robot
 
 __all__ = ["DEFAULT_ROBOT", "CommandTrajectory", "ImitationChunk", "LiveImitation", "ProfileError", "QualityReport",
            "Retargeter", "Robot", "RobotMotion", "RobotProfile", "TrajectoryRefused", "available_robots",
-           "command_trajectory", "evaluate", "load_profile", "render_retarget"]
+           "command_trajectory", "continue_trajectory", "evaluate", "load_profile", "render_retarget"]

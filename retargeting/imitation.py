@@ -3,8 +3,11 @@
     imitation = LiveImitation(chunk_seconds=1.0)
     imitation.add(t, joints)                    # every skeleton of the body: capture time (s), (22, 3) SMPL-22, Y up
     while (chunk := imitation.next_chunk()) is not None:
-        motion = retargeter.retarget(chunk.joints, chunk.fps)             # the whole window, at the control rate
-        plan = command_trajectory(chunk.played(motion), robot, last_command)   # only the chunk is played
+        motion = chunk.played(retargeter.retarget(chunk.joints, chunk.fps))   # the window retargeted, cut back
+        if chunk.continues:                       # (and the previous chunk was planned)
+            plan = continue_trajectory(motion, robot, last_sent, not_yet_sent)
+        else:
+            plan = command_trajectory(motion, robot, last_sent, keep_time=True)
 
 Used by the retargeter ROS node (parameter `imitate`). ROS-free; no model, no robot here.
 
@@ -17,10 +20,10 @@ Used by the retargeter ROS node (parameter `imitate`). ROS-free; no model, no ro
   `lookahead_seconds` (0.25) after it: the retargeter detects foot contacts and places the floor on the whole
   window, so the decisions at a chunk's ends are made on the motion around them, as in the neighbouring
   chunks. Retargeted alone, consecutive 1 s chunks of a walk disagree at their joins by up to 0.56 rad (a
-  foot that touches down at the very end of one chunk is a contact only in the next): each join would then
-  need a lead-in of up to 0.9 s at 1 rad/s. With the defaults the largest disagreement on the same walk is
-  0.07 rad, lead-ins 1-6 control frames (tests/test_imitation.py). `ImitationChunk.played` cuts the
-  retargeted window back to the chunk.
+  foot that touches down at the very end of one chunk is a contact only in the next): fading that out over
+  0.2 s (playback.continue_trajectory) would be a visible jerk. With the defaults the largest disagreement
+  on the same walk is 0.07 rad (tests/test_imitation.py). `ImitationChunk.played` cuts the retargeted
+  window back to the chunk.
 - **When.** A chunk is due once a skeleton at or after the end of its lookahead has arrived; `next_chunk()`
   returns the due chunks in order (call it until None). The resampling is linear between skeletons.
 - **Timelines.** A skeleton earlier than the last one (a looping recording, a restarted source) or more than
@@ -46,6 +49,9 @@ CHUNK_SECONDS = 1.0
 CONTEXT_SECONDS = 0.5
 LOOKAHEAD_SECONDS = 0.25
 MAX_GAP = 0.5
+# A player (the retargeter node) appends a chunk to the plan it continues unless more than this is still to be
+# played of that plan: the robot has fallen behind (a long lead-in), and it rejoins the body on time instead.
+MAX_BACKLOG_SECONDS = 0.5
 CHUNK_RANGE = (0.25, 5.0)  # at least 5 frames at 20 fps; beyond 5 s a robot lags too far behind
 CONTEXT_RANGE = (0.0, 5.0)
 LOOKAHEAD_RANGE = (0.0, 2.0)
@@ -62,6 +68,7 @@ class ImitationChunk:
     window_end: float  # capture time of joints[-1]
     newest: float  # capture time of the newest skeleton when the chunk was cut (>= window_end)
     index: int  # chunks before this one on its timeline (0: the first after a start or a reset)
+    timeline: int  # which timeline (1 for the first; each restart or reset starts the next)
 
     @property
     def continues(self) -> bool:
@@ -115,6 +122,7 @@ class LiveImitation:
         self.window = PersonWindow(keep_seconds=window_seconds + max_gap + 1.0)
         self._origin: float | None = None  # capture time of the timeline's first skeleton (frame 0)
         self._next = 0  # the next chunk to hand over
+        self.timeline = 0  # the current timeline's number (0: none started yet)
         self.skeletons = 0  # accepted
         self.chunks = 0  # handed over
         self.restarts = 0  # timelines started again because time went back or a gap was too long
@@ -138,6 +146,7 @@ class LiveImitation:
             self.restarts += 1
         if self._origin is None:
             self._origin = t
+            self.timeline += 1
         self.window.add(t, joints)
         self.skeletons += 1
 
@@ -169,4 +178,4 @@ class LiveImitation:
         self.chunks += 1
         return ImitationChunk(joints=joints, fps=self.fps, start=self._time(first), end=self._time(last),
                               window_start=self._time(window_first), window_end=self._time(window_last),
-                              newest=self.window.last, index=k)
+                              newest=self.window.last, index=k, timeline=self.timeline)

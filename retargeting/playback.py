@@ -13,6 +13,19 @@ anything may be sent: finite numbers, every position within the URDF bounds, eve
 finite-difference step within the URDF velocity limits. A plan that fails, or a motion that the
 retargeter's final pass had to clamp (`repaired`), raises `TrajectoryRefused` with the reason: it is
 for the caller to refuse it (log, report), never to fix it silently.
+
+Live imitation (imitation.py) sends a motion in consecutive chunks, and the robot must keep the body's pace:
+a lead-in that delays every chunk would leave it further behind with each one. So:
+
+    plan = command_trajectory(chunk, robot, start, keep_time=True)     # the first chunk of a timeline
+    plan = continue_trajectory(chunk, robot, start, pending)             # each next one
+
+`keep_time`: the lead-in goes to the chunk's last frame and takes the chunk's own duration (longer only if
+`lead_in_speed` needs it); the chunk's other frames are not played. The robot joins the body where it is at
+the end of the chunk, on time. `continue_trajectory`: the points of the current plan not yet sent
+(`pending`), then the chunk, whose first frame is the instant that plan ends on and is not played again;
+where the two disagree (a retargeter solves each chunk on its own), the difference is faded out over
+`blend_seconds` with a half-cosine. No lead-in, so no delay. Both are checked like any plan.
 """
 from __future__ import annotations
 
@@ -26,6 +39,7 @@ from motionllm.retargeting.robot import BASE_NQ, Robot
 
 DEFAULT_LEAD_IN_SPEED = 1.0  # rad/s: peak joint speed of the move to a motion's first frame
 LEAD_IN_TOLERANCE = 1e-6  # rad: a start this close to the first frame needs no lead-in
+JOIN_BLEND_SECONDS = 0.2  # a chunk's disagreement with the plan it continues is faded out over this long
 
 
 class TrajectoryRefused(MotionLLMError):
@@ -66,6 +80,7 @@ class CommandTrajectory:
     lead_in_frames: int  # how many of the N points are the lead-in
     check: CommandCheck
     motion: RobotMotion | None = None
+    carried_frames: int = 0  # continue_trajectory: how many of the N points are the previous plan's, carried over
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -80,16 +95,18 @@ class CommandTrajectory:
         return (len(self.positions) - 1) / self.rate if len(self.positions) else 0.0
 
 
-def lead_in(start: np.ndarray, end: np.ndarray, speed: np.ndarray | float, rate: float) -> np.ndarray:
+def lead_in(start: np.ndarray, end: np.ndarray, speed: np.ndarray | float, rate: float,
+            min_frames: int = 0) -> np.ndarray:
     """Positions (K, J) after `start`, the last one `end`, on a half-cosine profile whose peak joint speed
-    is at most `speed` (rad/s, per joint or one number); K = 0 when start and end (nearly) agree."""
+    is at most `speed` (rad/s, per joint or one number), over at least `min_frames` frames; K = 0 when
+    start and end (nearly) agree and no minimum is asked for."""
     start, end = np.asarray(start, dtype=np.float64), np.asarray(end, dtype=np.float64)
     delta = end - start
     if not np.all(np.isfinite(delta)) or np.max(np.abs(delta), initial=0.0) <= LEAD_IN_TOLERANCE:
-        return np.zeros((0, len(start)))
+        return np.repeat(end[None], min_frames, axis=0) if min_frames > 0 else np.zeros((0, len(start)))
     # q(s) = start + delta * (1 - cos(pi s)) / 2 over D seconds peaks at pi |delta| / (2 D).
     duration = float(np.max(np.pi * np.abs(delta) / (2.0 * np.asarray(speed, dtype=np.float64))))
-    frames = max(int(np.ceil(duration * rate)), 1)
+    frames = max(int(np.ceil(duration * rate)), 1, min_frames)
     s = np.arange(1, frames + 1) / frames
     return start + delta * ((1.0 - np.cos(np.pi * s)) / 2.0)[:, None]
 
@@ -132,27 +149,65 @@ def check_command(positions: np.ndarray, velocities: np.ndarray, robot: Robot, r
     return CommandCheck(nonfinite, violations, worst_ratio, worst_joint)
 
 
-def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | None = None,
-                       lead_in_speed: float = DEFAULT_LEAD_IN_SPEED, repaired: bool = False) -> CommandTrajectory:
-    """The checked command trajectory for `motion`, starting from `start` (default: the reference
-    posture). Raises TrajectoryRefused rather than return anything outside the limits."""
+def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool) -> None:
     if tuple(motion.joint_names) != tuple(robot.joint_names) or motion.control_rate != robot.control_rate:
         raise TrajectoryRefused(f"motion for '{motion.robot}' at {motion.control_rate:g} Hz does not fit "
                                 f"{robot.name} at {robot.control_rate:g} Hz")
     if repaired:
         raise TrajectoryRefused("the retargeted trajectory left the joint limits and needed the final clamping "
                                 "pass; refused rather than sent altered")
-    if not lead_in_speed > 0:
-        raise TrajectoryRefused(f"lead_in_speed must be positive, got {lead_in_speed}")
+    if len(motion) == 0:
+        raise TrajectoryRefused("the motion has no frames")
+
+
+def _checked(motion: RobotMotion, robot: Robot, positions: np.ndarray, start: np.ndarray, lead_in_frames: int,
+             carried_frames: int = 0) -> CommandTrajectory:
     rate = robot.control_rate
-    start = robot.reference_q[BASE_NQ:] if start is None else np.asarray(start, dtype=np.float64)
-    first = np.asarray(motion.joint_positions[0], dtype=np.float64)
-    speed = np.minimum(lead_in_speed, robot.ik_velocity_limit())
-    ramp = lead_in(start, first, speed, rate)
-    positions = np.vstack([ramp, np.asarray(motion.joint_positions, dtype=np.float64)])
     velocities = command_velocities(positions, rate)
     check = check_command(positions, velocities, robot, rate, start)
     if not check.ok:
         raise TrajectoryRefused(f"trajectory for {robot.name} refused: {check.describe()}")
-    return CommandTrajectory(robot.name, tuple(robot.joint_names), rate, positions, velocities, len(ramp), check,
-                             motion)
+    return CommandTrajectory(robot.name, tuple(robot.joint_names), rate, positions, velocities, lead_in_frames, check,
+                             motion, carried_frames)
+
+
+def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | None = None,
+                       lead_in_speed: float = DEFAULT_LEAD_IN_SPEED, repaired: bool = False,
+                       keep_time: bool = False) -> CommandTrajectory:
+    """The checked command trajectory for `motion`, starting from `start` (default: the reference
+    posture). `keep_time`: a lead-in to the motion's last frame over the motion's duration instead (live
+    imitation; see the module's docstring). Raises TrajectoryRefused rather than return anything outside
+    the limits."""
+    _check_motion(motion, robot, repaired)
+    if not lead_in_speed > 0:
+        raise TrajectoryRefused(f"lead_in_speed must be positive, got {lead_in_speed}")
+    start = robot.reference_q[BASE_NQ:] if start is None else np.asarray(start, dtype=np.float64)
+    frames = np.asarray(motion.joint_positions, dtype=np.float64)
+    speed = np.minimum(lead_in_speed, robot.ik_velocity_limit())
+    if keep_time:
+        positions = lead_in(start, frames[-1], speed, robot.control_rate, min_frames=max(len(frames) - 1, 1))
+        return _checked(motion, robot, positions, start, len(positions))
+    ramp = lead_in(start, frames[0], speed, robot.control_rate)
+    return _checked(motion, robot, np.vstack([ramp, frames]), start, len(ramp))
+
+
+def continue_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pending: np.ndarray | None = None,
+                        repaired: bool = False, blend_seconds: float = JOIN_BLEND_SECONDS) -> CommandTrajectory:
+    """The checked trajectory that plays `pending` (K, J), the points of the current plan not yet sent (none:
+    it has ended), then `motion`, which continues that plan: its first frame is the instant the plan ends on
+    (the last pending point, else `start`, the last point sent), so it is not played again; the difference
+    between them is faded out over `blend_seconds`. Raises TrajectoryRefused rather than return anything outside
+    the limits (the step from `start` included)."""
+    _check_motion(motion, robot, repaired)
+    if len(motion) < 2:
+        raise TrajectoryRefused("a motion that continues a plan needs at least 2 frames")
+    start = np.asarray(start, dtype=np.float64)
+    pending = np.zeros((0, len(start))) if pending is None else np.asarray(pending, dtype=np.float64).reshape(
+        -1, len(start))
+    frames = np.asarray(motion.joint_positions, dtype=np.float64)
+    offset = (pending[-1] if len(pending) else start) - frames[0]
+    blend = max(int(round(blend_seconds * robot.control_rate)), 1)
+    k = np.minimum(np.arange(1, len(frames)), blend)
+    fade = 0.5 * (1.0 + np.cos(np.pi * k / blend))  # 1 at the join (not played), 0 from `blend` frames on
+    positions = np.vstack([pending, frames[1:] + fade[:, None] * offset])
+    return _checked(motion, robot, positions, start, 0, len(pending))

@@ -122,10 +122,11 @@ def walk(shared_data) -> np.ndarray:
 
 
 def imitate(retargeter, walk, **options) -> tuple[list, list[float]]:
-    """The walk as a 30 Hz skeleton stream, chunk by chunk through the retargeter and the command check, each
-    plan starting where the previous one ended. Returns the plans and the disagreement (rad, largest joint)
-    between a chunk's first frame and the previous chunk's last."""
-    from motionllm.retargeting import command_trajectory
+    """The walk as a 30 Hz skeleton stream, chunk by chunk through the retargeter and the command check as the
+    node plays them when each chunk is planned before the previous one has ended: the first with a lead-in that
+    keeps time, each next one appended. Returns the plans and the disagreement (rad, largest joint) between a
+    chunk's first frame and the previous chunk's last."""
+    from motionllm.retargeting import command_trajectory, continue_trajectory
 
     robot = retargeter.robot
     times = np.arange(0, (len(walk) - 1) / 20, 1 / 30)
@@ -139,26 +140,32 @@ def imitate(retargeter, walk, **options) -> tuple[list, list[float]]:
         while (chunk := imitation.next_chunk()) is not None:
             motion = chunk.played(retargeter.retarget(chunk.joints, chunk.fps))
             assert not retargeter.last_repaired
-            if last is not None:
+            if last is None:
+                plan = command_trajectory(motion, robot, keep_time=True)
+            else:
                 joins.append(float(np.abs(motion.joint_positions[0] - last).max()))
-            plan = command_trajectory(motion, robot, None if last is None else plans[-1].positions[-1])
+                plan = continue_trajectory(motion, robot, plans[-1].positions[-1])
             plans.append(plan)
             last = motion.joint_positions[-1]
     return plans, joins
 
 
-def test_a_real_walk_imitated_chunk_by_chunk_joins_smoothly_within_the_limits(retargeter, walk):
+def test_a_real_walk_imitated_chunk_by_chunk_keeps_time_joins_smoothly_within_the_limits(retargeter, walk):
     robot = retargeter.robot
     plans, joins = imitate(retargeter, walk)
     assert len(plans) == 8  # 8.45 s: 8 chunks of 1 s with their 0.25 s lookahead (8.25 s)
-    for plan in plans:
-        assert plan.check.ok and len(plan) == plan.lead_in_frames + 51
-        assert np.all(plan.positions >= robot.lower) and np.all(plan.positions <= robot.upper)
-        assert np.all(np.abs(plan.velocities) <= robot.velocity_limit)
-    lead_ins = [plan.lead_in_frames for plan in plans[1:]]
-    print(f"\nimitation, 1 s chunks with 0.5 s context and 0.25 s lookahead: joins {np.round(joins, 3)} rad, "
-          f"lead-ins {lead_ins} control frames")
-    assert max(joins) < 0.1 and max(lead_ins) <= 10  # at most 0.2 s at 50 Hz to join two chunks
+    # The first plan is a lead-in from the reference posture to the chunk's end, over the chunk's 50 points or
+    # longer if the lead-in speed needs it; each next one is its chunk without the first frame (the previous
+    # one's last): 50 points for 1 s, so the robot keeps the body's pace.
+    assert plans[0].lead_in_frames == len(plans[0]) >= 50
+    assert all(len(plan) == 50 and plan.lead_in_frames == 0 for plan in plans[1:])
+    stream = np.vstack([plan.positions for plan in plans])
+    assert np.all(stream >= robot.lower) and np.all(stream <= robot.upper)
+    steps = np.abs(np.diff(stream, axis=0)) * robot.control_rate / robot.velocity_limit
+    assert all(plan.check.ok for plan in plans) and steps.max() <= 1.0
+    print(f"\nimitation, 1 s chunks with 0.5 s context and 0.25 s lookahead: joins {np.round(joins, 3)} rad; "
+          f"max |velocity|/limit {steps.max():.2f}")
+    assert max(joins) < 0.1
 
     # Without context and lookahead each chunk decides its foot contacts alone, and the joins show it.
     _, alone = imitate(retargeter, walk, context_seconds=0.0, lookahead_seconds=0.0)

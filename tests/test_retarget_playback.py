@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("pinocchio", reason="Pinocchio (pin) is not installed")
 pytest.importorskip("pink", reason="pin-pink is not installed")
 
-from motionllm.retargeting import Retargeter, TrajectoryRefused, command_trajectory  # noqa: E402
+from motionllm.retargeting import Retargeter, TrajectoryRefused, command_trajectory, continue_trajectory  # noqa: E402
 from motionllm.retargeting.playback import check_command, command_velocities, lead_in  # noqa: E402
 from motionllm.retargeting.robot import BASE_NQ  # noqa: E402
 
@@ -104,3 +104,51 @@ def test_trajectories_outside_limits_are_refused_not_repaired(g1, motion):
     check = check_command(motion.joint_positions, command_velocities(motion.joint_positions, robot.control_rate),
                           robot, robot.control_rate, start=far)
     assert not check.ok and check.max_velocity_ratio > 1.0
+
+
+# --- live imitation: chunks that keep the body's pace ------------------------------------------------------------
+
+def test_keep_time_leads_in_to_the_last_frame_over_the_motion_duration(g1, motion):
+    robot = g1.robot
+    chunk = replace(motion, joint_positions=motion.joint_positions[:51], times=motion.times[:51])  # 1 s
+    near = chunk.joint_positions[0]  # the body's pose at the chunk's start: a lead-in over the chunk's 50 points
+    plan = command_trajectory(chunk, robot, near, lead_in_speed=5.0, keep_time=True)
+    assert len(plan) == plan.lead_in_frames == 50
+    np.testing.assert_allclose(plan.positions[-1], chunk.joint_positions[-1])
+    assert_within_limits(plan.positions, plan.velocities, robot, plan.rate, start=near)
+    # From the reference posture 1 s is too short at 1 rad/s: the lead-in takes what it needs.
+    far = command_trajectory(chunk, robot, keep_time=True)
+    assert len(far) == far.lead_in_frames > 50
+    np.testing.assert_allclose(far.positions[-1], chunk.joint_positions[-1])
+    # Already there: the robot holds for the chunk's duration.
+    held = command_trajectory(chunk, robot, chunk.joint_positions[-1], keep_time=True)
+    assert len(held) == 50 and np.all(held.positions == chunk.joint_positions[-1])
+
+
+def test_a_continuing_chunk_is_appended_to_what_is_not_sent_yet_and_its_join_faded_out(g1, motion):
+    robot = g1.robot
+    first, second = motion.joint_positions[:51], motion.joint_positions[50:101]
+    chunk = replace(motion, joint_positions=second + 0.03, times=motion.times[:51])  # disagrees by 0.03 rad
+    sent, pending = first[:40], first[40:]
+    plan = continue_trajectory(chunk, robot, sent[-1], pending)
+    assert plan.carried_frames == 11 and plan.lead_in_frames == 0 and len(plan) == 11 + 50
+    np.testing.assert_array_equal(plan.positions[:11], pending)
+    joined = plan.positions[11:]
+    # faded over 0.2 s = 10 points: nearly all the offset at the first, none from the 10th on
+    np.testing.assert_allclose(joined[9:], chunk.joint_positions[10:])
+    np.testing.assert_allclose(joined[0] - chunk.joint_positions[1], -0.03 * 0.5 * (1 + np.cos(np.pi / 10)),
+                               atol=1e-12)
+    assert_within_limits(plan.positions, plan.velocities, robot, plan.rate, start=sent[-1])
+    # Nothing pending (the plan ended): the chunk follows the last point sent.
+    after = continue_trajectory(replace(chunk, joint_positions=second), robot, first[-1])
+    assert len(after) == 50 and after.carried_frames == 0
+    np.testing.assert_allclose(after.positions, second[1:])
+
+    with pytest.raises(TrajectoryRefused, match="clamping"):
+        continue_trajectory(chunk, robot, sent[-1], pending, repaired=True)
+    with pytest.raises(TrajectoryRefused, match="at least 2 frames"):
+        continue_trajectory(replace(chunk, joint_positions=second[:1], times=motion.times[:1]), robot, first[-1])
+    far = sent[-1].copy()
+    far[2] += 1.0  # the step from the last point sent counts too
+    with pytest.raises(TrajectoryRefused, match="x the limit"):
+        continue_trajectory(chunk, robot, far, pending)
