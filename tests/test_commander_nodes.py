@@ -8,7 +8,6 @@ The last test runs the real motion LLM, and is skipped while its shipped weights
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -33,10 +32,10 @@ from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from motionllm.errors import MotionLLMError  # noqa: E402
-from motionllm_ros.conversions import (CLIP_QOS, motion_to_multiarray, multiarray_to_motion,  # noqa: E402
-                                       trajectory_to_arrays)
+from motionllm_ros.conversions import CLIP_QOS, motion_to_multiarray, multiarray_to_motion  # noqa: E402
 from motionllm_ros.diagnostics import status_values  # noqa: E402
-from ros_helpers import collect, spin_until, start  # noqa: E402
+from ros_helpers import (assert_within_limits, call, collect, last_status, spin_until, stamp_s, start,  # noqa: E402
+                         statuses, wait_for_subscriber)
 
 RETARGETER = "motionllm_ros.retargeter"
 COMMANDER = "motionllm_ros.motion_commander"
@@ -78,52 +77,6 @@ def g1():
     from motionllm.retargeting import Robot
 
     return Robot("g1")
-
-
-
-
-
-
-
-
-def call(probe, service_type, name: str, request=None, timeout: float = 20.0):
-    client = probe.node.create_client(service_type, name)
-    assert client.wait_for_service(timeout_sec=timeout), f"service {name} did not appear"
-    future = client.call_async(request if request is not None else service_type.Request())
-    probe.executor.spin_until_future_complete(future, timeout_sec=timeout)
-    assert future.done(), f"{name}: no answer within {timeout} s"
-    return future.result()
-
-
-def wait_for_subscriber(probe, publisher, timeout: float = 20.0) -> None:
-    assert spin_until(probe, lambda: publisher.get_subscription_count() > 0, timeout), "the node never subscribed"
-
-
-def statuses(messages: list[String]) -> list[dict]:
-    return [json.loads(m.data) for m in messages]
-
-
-def stamp_s(msg) -> float:
-    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-
-
-def assert_within_limits(trajectory: JointTrajectory, robot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The trajectory against the robot's URDF limits: positions, velocities and finite-difference steps."""
-    assert tuple(trajectory.joint_names) == robot.joint_names
-    times, positions, velocities = trajectory_to_arrays(trajectory)
-    rate = robot.control_rate
-    np.testing.assert_allclose(times, np.arange(len(times)) / rate, atol=1e-9)
-    assert np.all(np.isfinite(positions)) and np.all(np.isfinite(velocities))
-    assert np.all(positions >= robot.lower) and np.all(positions <= robot.upper), "position outside limits"
-    assert np.all(np.abs(velocities) <= robot.velocity_limit), "velocity over the limit"
-    steps = np.abs(np.diff(positions, axis=0)) * rate / robot.velocity_limit
-    assert steps.max() <= 1.0, f"finite-difference velocity {steps.max():.3f} x the limit"
-    return times, positions, velocities
-
-
-def last_status(diagnostics: list[DiagnosticArray], prefix: str) -> DiagnosticStatus | None:
-    found = [s for array in diagnostics for s in array.status if s.name.startswith(prefix)]
-    return found[-1] if found else None
 
 
 # --- retargeter -----------------------------------------------------------------------------------------

@@ -1,18 +1,29 @@
 """retargeter: SMPL-22 human motion -> joint trajectories for a humanoid robot, checked against its limits.
 
+Motions come from the commander (whole clips) or, with `imitate` set, live from perception (imitation).
+
 Subscribes
   motion/clip            std_msgs/Float32MultiArray  whole motions (T, 22, 3) with their fps, as motion_player
-                                                     and motion_commander publish them (docs/ros.md)
+                                                     and motion_commander publish them (docs/ros.md); not
+                                                     subscribed while imitating
+  /humans/bodies/<id>/skeleton3d  geometry_msgs/PoseArray  imitation: the followed body's skeletons (22 SMPL
+                                                     joints, Y up, header.stamp = capture time), as
+                                                     pose_estimator publishes them
+  /humans/bodies/tracked std_msgs/String             imitation with imitate:=auto: JSON {"ids": [...]}; the
+                                                     first body named is followed until it is no longer named
 Publishes
   robot/joint_trajectory trajectory_msgs/JointTrajectory  one per accepted motion: the robot's actuated
                                                      joints, a point per control period (time_from_start =
                                                      k / control_rate), positions and velocities; first a
-                                                     lead-in from the last command. Empty (no points) on an
-                                                     emergency stop: "stop and hold" for trajectory controllers
+                                                     lead-in from the last command (imitation: see below).
+                                                     Empty (no points) on an emergency stop: "stop and hold"
+                                                     for trajectory controllers
   robot/joint_states     sensor_msgs/JointState      the same points streamed at the control rate while a
                                                      trajectory plays
   robot/status           std_msgs/String             JSON per event: {"state": playing|finished|refused|
-                                                     bad_input|stopped|reset, "message", "robot", ...}
+                                                     bad_input|stopped|reset, "message", "robot", ...};
+                                                     "playing" says "source": clip or imitation, and for a
+                                                     chunk its body, index, capture span and latency
   /diagnostics           diagnostic_msgs/DiagnosticArray  "retargeter: <robot>" every `diagnostics_period` s
 Services
   ~/emergency_stop       std_srvs/Trigger  halts the JointState stream at once and refuses new motions
@@ -24,6 +35,13 @@ Parameters (read at start-up)
                         robot should not replay an old command when its node restarts)
   frame_id              header frame of the trajectories and joint states (default "")
   diagnostics_period    seconds between /diagnostics messages
+  imitate               "" (default): whole motions from motion/clip. A body id ("b1"): imitate that body live.
+                        "auto": imitate the first body on /humans/bodies/tracked, and the next when it is lost
+  imitation_chunk       seconds of capture time per imitated chunk (1.0; 0.25-5): the robot follows the body
+                        this much plus imitation_lookahead plus the processing time behind
+  imitation_context     seconds of motion before a chunk retargeted with it, not played (0.5)
+  imitation_lookahead   seconds of motion after a chunk retargeted with it, not played (0.25)
+  imitation_max_gap     a body unseen for longer than this (s of capture time) starts a new timeline (0.5)
 
 Before anything is published, the whole trajectory (lead-in included) is checked against the robot's URDF
 position and velocity limits (motionllm.retargeting.playback); a failing one is never published, nor
@@ -34,12 +52,28 @@ being retargeted replaces any motion still waiting. A new trajectory replaces th
 from the last point streamed. Before the first trajectory the robot is assumed to stand in the profile's
 reference posture.
 
+Imitation (motionllm.retargeting.imitation.LiveImitation): the followed body's skeletons are cut, on their
+capture stamps, into contiguous chunks of `imitation_chunk` seconds resampled to 20 fps; each due chunk goes
+to the worker like a clip (retargeted with its context and lookahead, then cut back to the chunk) and its
+plan gets the same limit check; nothing is published during an emergency stop (chunks are refused and
+counted; after ~/reset the next chunk is played). To keep the body's pace, a chunk that continues the one
+just planned is appended to the points still to be sent (playback.continue_trajectory: no lead-in, the
+join faded out over 0.2 s), and the trajectory published holds both; the first chunk of a timeline (and
+the first after a stop, a refusal or a dropped chunk, or when more than 0.5 s of the previous plan is still
+to be played: the robot is behind) gets a lead-in from the last point streamed to the chunk's last frame
+over the chunk's duration (command_trajectory keep_time). The robot follows the body about imitation_chunk
++ imitation_lookahead + the processing time behind ("robot_lag_ms" on robot/status).
+The skeleton callback only stores and, once per chunk, resamples. Malformed skeletons are logged
+(throttled), counted and skipped.
+
 Run: `ros2 run motionllm_ros retargeter --ros-args -p robot:=g1`
   or `python -m motionllm_ros.retargeter --ros-args --params-file launch/retargeter.yaml`
+  imitation: `python -m motionllm_ros.retargeter --ros-args --params-file launch/retargeter.yaml -p imitate:=auto`
 """
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -47,6 +81,7 @@ from collections import deque
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseArray
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -55,13 +90,16 @@ from std_msgs.msg import Float32MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
-from motionllm.errors import MotionLLMError
+from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.motion.canonical import check_joints
-from motionllm.retargeting import DEFAULT_ROBOT, Retargeter, TrajectoryRefused, command_trajectory
+from motionllm.retargeting import (DEFAULT_ROBOT, Retargeter, TrajectoryRefused, command_trajectory,
+                                   continue_trajectory)
+from motionllm.retargeting import imitation
+from motionllm.retargeting.imitation import ImitationChunk, LiveImitation
 from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTrajectory
 from motionllm.retargeting.robot import BASE_NQ
 from motionllm_ros.conversions import (CLIP_QOS, joint_state_msg, joint_trajectory_msg, make_header,
-                                       multiarray_to_motion)
+                                       multiarray_to_motion, pose_array_to_joints)
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, ERROR, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
 
@@ -72,6 +110,12 @@ STATUS_TOPIC = "robot/status"
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 VOLATILE_CLIP_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
 LATENCY_WINDOW = 100
+BODIES = "/humans/bodies"
+TRACKED_TOPIC = f"{BODIES}/tracked"
+SKELETON_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)  # the callback only stores
+IMITATE_AUTO = "auto"
+BODY_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*$")  # a valid ROS name token, like pose_estimator's b1, b2...
+LOG_THROTTLE_S = 5.0
 
 
 class RetargeterNode(Node):
@@ -79,6 +123,12 @@ class RetargeterNode(Node):
         super().__init__("retargeter", **node_options)
         self._declare_parameters()
         value = lambda name: self.get_parameter(name).value  # noqa: E731
+        self._imitate = value("imitate").strip()
+        if self._imitate and self._imitate != IMITATE_AUTO and not BODY_ID.match(self._imitate):
+            raise MotionLLMError(f"imitate: {self._imitate!r} is not a body id (like b1), '{IMITATE_AUTO}' or empty")
+        self._imitation = LiveImitation(value("imitation_chunk"), value("imitation_context"),
+                                        value("imitation_lookahead"), value("imitation_max_gap")) \
+            if self._imitate else None
         self._retargeter = Retargeter(value("robot"))  # ProfileError (unknown robot...): exit 2 in main()
         self._robot = self._retargeter.robot
         self._rate = self._robot.control_rate
@@ -93,13 +143,18 @@ class RetargeterNode(Node):
         # Shared with the worker thread (under the lock): the motion waiting to be retargeted, the result
         # waiting to be played, and the counters.
         self._lock = threading.Condition()
-        self._waiting: tuple | None = None  # (joints, fps, receive time, epoch)
-        self._result: tuple | None = None  # (RobotMotion or error, receive time, epoch, retarget seconds, repaired)
+        self._waiting: tuple | None = None  # (joints, fps, receive time, epoch, chunk or None)
+        # (RobotMotion or error, receive time, epoch, retarget seconds, repaired, chunk or None)
+        self._result: tuple | None = None
         self._stopping = False
         self._counts = {"motions_received": 0, "trajectories_published": 0, "refused_limits": 0,
                         "refused_stopped": 0, "bad_input": 0, "replaced": 0}
+        if self._imitate:
+            self._counts.update(skeletons_received=0, bad_skeletons=0, chunks=0, body_switches=0)
         self._retarget_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._capture_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # imitation: capture -> trajectory
+        self._lag_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # imitation: body does it -> robot does it
         self._last_problem = ""
         # Owned by the executor thread: the stream.
         self._stopped = False  # emergency stop
@@ -107,17 +162,33 @@ class RetargeterNode(Node):
         self._playing: CommandTrajectory | None = None
         self._next_point = 0
         self._last_command = self._robot.reference_q[BASE_NQ:].copy()
+        # Imitation, owned by the executor thread: the body followed and its skeleton subscription.
+        self._following: str | None = None
+        self._skeleton_sub = None
+        self._epoch_ns: int | None = None  # capture times given to LiveImitation are seconds since this stamp
+        self._planned: tuple[int, int] | None = None  # (timeline, index) of the chunk the current plan ends with
 
         self._worker = threading.Thread(target=self._work, name="retargeter_worker", daemon=True)
         self._worker.start()
-        clip_qos = CLIP_QOS if value("accept_latched") else VOLATILE_CLIP_QOS
-        self.create_subscription(Float32MultiArray, CLIP_TOPIC, self._on_clip, clip_qos)
+        if not self._imitate:
+            clip_qos = CLIP_QOS if value("accept_latched") else VOLATILE_CLIP_QOS
+            self.create_subscription(Float32MultiArray, CLIP_TOPIC, self._on_clip, clip_qos)
+            source = f"motions from {CLIP_TOPIC}"
+        elif self._imitate == IMITATE_AUTO:
+            self.create_subscription(String, TRACKED_TOPIC, self._on_tracked, OUTPUT_QOS)
+            source = f"imitating the first body on {TRACKED_TOPIC}"
+        else:
+            self._follow(self._imitate)
+            source = f"imitating body {self._imitate}"
+        if self._imitation is not None:
+            source += (f" in chunks of {self._imitation.chunk_seconds:g} s (context {value('imitation_context'):g} s, "
+                       f"lookahead {value('imitation_lookahead'):g} s)")
         self.create_service(Trigger, "~/emergency_stop", self._on_emergency_stop)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.create_timer(1.0 / self._rate, self._tick)
         self.create_timer(value("diagnostics_period"), self._publish_diagnostics)
         self.get_logger().info(f"ready: {self._robot.name}, {len(self._robot.joint_names)} joints at "
-                               f"{self._rate:g} Hz; motions from {CLIP_TOPIC}")
+                               f"{self._rate:g} Hz; {source}")
 
     def _declare_parameters(self) -> None:
         def parameter(name, default, kind, text, **extra):
@@ -134,6 +205,19 @@ class RetargeterNode(Node):
         parameter("frame_id", "", ParameterType.PARAMETER_STRING, "Header frame of trajectories and joint states")
         parameter("diagnostics_period", 1.0, ParameterType.PARAMETER_DOUBLE, "Seconds between /diagnostics messages",
                   floating_point_range=[FloatingPointRange(from_value=0.05, to_value=60.0)])
+        parameter("imitate", "", ParameterType.PARAMETER_STRING,
+                  "Imitate a body live: its id (b1), 'auto' (the first body tracked), or '' (motions from motion/clip)")
+        for name, default, bounds, text in (
+                ("imitation_chunk", imitation.CHUNK_SECONDS, imitation.CHUNK_RANGE,
+                 "Seconds of capture time per imitated chunk"),
+                ("imitation_context", imitation.CONTEXT_SECONDS, imitation.CONTEXT_RANGE,
+                 "Seconds of motion before a chunk that are retargeted with it (not played)"),
+                ("imitation_lookahead", imitation.LOOKAHEAD_SECONDS, imitation.LOOKAHEAD_RANGE,
+                 "Seconds of motion after a chunk that are retargeted with it (not played)"),
+                ("imitation_max_gap", imitation.MAX_GAP, imitation.MAX_GAP_RANGE,
+                 "Seconds without a skeleton after which imitation starts a new timeline")):
+            parameter(name, default, ParameterType.PARAMETER_DOUBLE, text,
+                      floating_point_range=[FloatingPointRange(from_value=bounds[0], to_value=bounds[1])])
 
     # --- motions in (executor thread), retargeted on the worker -------------------------------------------
 
@@ -150,11 +234,87 @@ class RetargeterNode(Node):
         except MotionLLMError as exc:
             self._refuse("bad_input", f"bad motion: {exc}", state="bad_input")
             return
+        self._submit(joints, fps, received)
+
+    def _submit(self, joints: np.ndarray, fps: float, received: float, chunk: ImitationChunk | None = None) -> None:
         with self._lock:
             if self._waiting is not None:
                 self._counts["replaced"] += 1
-            self._waiting = (joints, fps, received, self._epoch)
+            self._waiting = (joints, fps, received, self._epoch, chunk)
             self._lock.notify()
+
+    # --- imitation: skeletons in (executor thread), due chunks to the worker --------------------------------
+
+    def _on_tracked(self, msg: String) -> None:
+        try:
+            ids = [str(i) for i in json.loads(msg.data)["ids"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            self._bad_skeleton(f"unreadable tracked list: {type(exc).__name__}: {exc}")
+            return
+        if self._following not in ids:
+            self._follow(next((i for i in ids if BODY_ID.match(i)), None))
+
+    def _follow(self, body: str | None) -> None:
+        """Imitate `body` from now on (None: nobody); the timeline starts again."""
+        if self._skeleton_sub is not None:
+            self.destroy_subscription(self._skeleton_sub)
+            self._skeleton_sub = None
+        self._imitation.reset()
+        previous, self._following = self._following, body
+        if body is None:
+            if previous is not None:
+                self.get_logger().info(f"body {previous} is gone: nobody to imitate")
+            return
+        topic = f"{BODIES}/{body}/skeleton3d"
+        self._skeleton_sub = self.create_subscription(PoseArray, topic, lambda m, b=body: self._on_skeleton(b, m),
+                                                      SKELETON_QOS)
+        if previous is not None:
+            with self._lock:
+                self._counts["body_switches"] += 1
+        self.get_logger().info(f"imitating body {body} ({topic})")
+
+    def _on_skeleton(self, body: str, msg: PoseArray) -> None:
+        if body != self._following:  # a message of the body just left
+            return
+        received = time.monotonic()
+        stamp_ns = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        with self._lock:
+            self._counts["skeletons_received"] += 1
+        if self._epoch_ns is None:
+            self._epoch_ns = stamp_ns
+        try:
+            self._imitation.add((stamp_ns - self._epoch_ns) * 1e-9, pose_array_to_joints(msg))
+        except MotionFormatError as exc:
+            self._bad_skeleton(f"{body}: {exc}")
+            return
+        while (chunk := self._imitation.next_chunk()) is not None:
+            with self._lock:
+                self._counts["chunks"] += 1
+            if self._stopped:
+                with self._lock:
+                    self._counts["refused_stopped"] += 1
+                self.get_logger().warning("emergency stop is active: imitation chunks refused (call ~/reset)",
+                                          throttle_duration_sec=LOG_THROTTLE_S)
+                self._status("refused", "emergency stop is active: imitation chunk refused (call ~/reset first)",
+                             source="imitation", body=body, chunk=chunk.index)
+                continue
+            self._submit(chunk.joints, chunk.fps, received, chunk)
+
+    def _bad_skeleton(self, message: str) -> None:
+        with self._lock:
+            self._counts["bad_skeletons"] += 1
+            self._last_problem = f"bad skeleton: {message}"
+        self.get_logger().warning(f"skipped: {message}", throttle_duration_sec=LOG_THROTTLE_S)
+
+    def _stamp_ns(self, t: float) -> int:
+        """A LiveImitation time (s since the first stamp) as a stamp in ns."""
+        return self._epoch_ns + int(round(t * 1e9))
+
+    def _stamp(self, t: float) -> dict[str, int]:
+        ns = self._stamp_ns(t)
+        return {"sec": ns // 1_000_000_000, "nanosec": ns % 1_000_000_000}
+
+    # --- the worker ----------------------------------------------------------------------------------------
 
     def _work(self) -> None:
         while True:
@@ -162,11 +322,13 @@ class RetargeterNode(Node):
                 self._lock.wait_for(lambda: self._waiting is not None or self._stopping)
                 if self._stopping:
                     return
-                (joints, fps, received, epoch), self._waiting = self._waiting, None
+                (joints, fps, received, epoch, chunk), self._waiting = self._waiting, None
             start = time.perf_counter()
             try:
                 outcome = self._retargeter.retarget(joints, fps)
                 repaired = self._retargeter.last_repaired
+                if chunk is not None:  # retargeted with its context and lookahead; only the chunk is played
+                    outcome = chunk.played(outcome)
             except MotionLLMError as exc:
                 outcome, repaired = exc, False
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any one motion
@@ -175,7 +337,7 @@ class RetargeterNode(Node):
                 outcome, repaired = MotionLLMError(f"{type(exc).__name__}: {exc}"), False
             elapsed = time.perf_counter() - start
             with self._lock:
-                self._result = (outcome, received, epoch, elapsed, repaired)
+                self._result = (outcome, received, epoch, elapsed, repaired, chunk)
 
     # --- the stream (executor thread, at the control rate) ----------------------------------------------
 
@@ -196,35 +358,71 @@ class RetargeterNode(Node):
             self._playing = None
             self._status("finished", f"trajectory finished ({len(plan)} points, {plan.duration_s:.2f} s)")
 
-    def _start(self, outcome, received: float, epoch: int, retarget_s: float, repaired: bool) -> None:
+    def _start(self, outcome, received: float, epoch: int, retarget_s: float, repaired: bool,
+               chunk: ImitationChunk | None) -> None:
+        pending = self._playing.positions[self._next_point:] if self._playing is not None else None
+        backlog_s = 0.0 if pending is None else len(pending) / self._rate
+        joins = (chunk is not None and self._planned == (chunk.timeline, chunk.index - 1)
+                 and backlog_s <= imitation.MAX_BACKLOG_SECONDS)
+        self._planned = None  # set again below if this chunk's plan is accepted
         if isinstance(outcome, Exception):
-            self._refuse("bad_input", f"cannot retarget the motion: {outcome}", state="bad_input")
+            self._refuse("bad_input", f"cannot retarget the {'chunk' if chunk else 'motion'}: {outcome}",
+                         state="bad_input")
             return
         if self._stopped or epoch != self._epoch:
             self._refuse("refused_stopped", "emergency stop is active: retargeted motion discarded")
             return
         try:
-            plan = command_trajectory(outcome, self._robot, self._last_command, self._lead_in_speed, repaired)
+            if chunk is None:
+                plan = command_trajectory(outcome, self._robot, self._last_command, self._lead_in_speed, repaired)
+            elif joins:  # the next chunk of the plan playing (or just ended): after it, without a lead-in
+                plan = continue_trajectory(outcome, self._robot, self._last_command, pending, repaired)
+            else:  # a new timeline; after a stop, a refusal, a dropped chunk; or behind: rejoin the body on time
+                plan = command_trajectory(outcome, self._robot, self._last_command, self._lead_in_speed, repaired,
+                                          keep_time=True)
         except TrajectoryRefused as exc:
             self._refuse("refused_limits", str(exc))
             return
+        if chunk is not None:
+            self._planned = (chunk.timeline, chunk.index)
         stamp = self.get_clock().now().to_msg()
         self._trajectory_pub.publish(joint_trajectory_msg(plan.joint_names, plan.positions, plan.velocities,
                                                           plan.rate, stamp, self._frame_id))
         replaced = self._playing is not None
         self._playing, self._next_point = plan, 0
         latency_ms = (time.monotonic() - received) * 1e3
+        extra: dict[str, object] = {"source": "clip"}
+        if chunk is not None:
+            # Clocks: ROS system time, the capture stamps' clock. capture: the skeleton that completed the chunk
+            # -> its trajectory published; lag: the body at the chunk's end -> the robot there (its last point).
+            now_ns = time.time_ns()
+            capture_ms = (now_ns - self._stamp_ns(chunk.newest)) * 1e-6
+            lag_ms = (now_ns - self._stamp_ns(chunk.end)) * 1e-6 + plan.duration_s * 1e3
+            extra = {"source": "imitation", "body": self._following, "chunk": chunk.index,
+                     "continues": chunk.continues, "joined": joins, "carried_points": plan.carried_frames,
+                     "backlog_ms": round(backlog_s * 1e3, 1),
+                     "chunk_start": self._stamp(chunk.start), "chunk_end": self._stamp(chunk.end),
+                     "capture_to_trajectory_ms": round(capture_ms, 1), "robot_lag_ms": round(lag_ms, 1)}
         with self._lock:
             self._counts["trajectories_published"] += 1
             self._retarget_ms.append(retarget_s * 1e3)
             self._latency_ms.append(latency_ms)
-        message = (f"trajectory of {len(plan)} points ({plan.duration_s:.2f} s, lead-in {plan.lead_in_frames}) "
+            if chunk is not None:
+                self._capture_ms.append(capture_ms)
+                self._lag_ms.append(lag_ms)
+        what = "trajectory" if chunk is None else f"imitation chunk {chunk.index} of {self._following}:"
+        carried = f", {plan.carried_frames} carried over" if plan.carried_frames else ""
+        message = (f"{what} {len(plan)} points ({plan.duration_s:.2f} s, lead-in {plan.lead_in_frames}{carried}) "
                    f"published{' (replacing the one playing)' if replaced else ''}; retargeted in "
                    f"{retarget_s * 1e3:.0f} ms; {plan.check.describe()}")
-        self.get_logger().info(message)
+        if chunk is None or chunk.index == 0:
+            self.get_logger().info(message)
+        else:  # a chunk a second while imitating: the log gets one in ten
+            self.get_logger().info(message, throttle_duration_sec=10.0)
         self._status("playing", message, points=len(plan), duration_s=round(plan.duration_s, 3),
                      lead_in_points=plan.lead_in_frames, retarget_ms=round(retarget_s * 1e3, 1),
-                     latency_ms=round(latency_ms, 1), max_velocity_ratio=round(plan.check.max_velocity_ratio, 4))
+                     latency_ms=round(latency_ms, 1), max_velocity_ratio=round(plan.check.max_velocity_ratio, 4),
+                     **extra)
 
     # --- emergency stop -----------------------------------------------------------------------------------
 
@@ -232,6 +430,7 @@ class RetargeterNode(Node):
         was_playing = self._playing is not None
         self._stopped = True  # the next tick publishes nothing
         self._playing = None
+        self._planned = None  # imitation starts again on time after the reset, not where it stopped
         with self._lock:
             self._waiting = self._result = None
         self._epoch += 1  # motions received before the stop are never played, even after a reset
@@ -275,9 +474,14 @@ class RetargeterNode(Node):
             return float(np.median(values)) if values else float("nan")
 
         with self._lock:
-            return {**self._counts, "emergency_stop": self._stopped, "playing": self._playing is not None,
-                    "control_rate_hz": float(self._rate), "retarget_ms_p50": p50(self._retarget_ms),
-                    "motion_to_trajectory_ms_p50": p50(self._latency_ms)}
+            values = {**self._counts, "emergency_stop": self._stopped, "playing": self._playing is not None,
+                      "control_rate_hz": float(self._rate), "retarget_ms_p50": p50(self._retarget_ms),
+                      "motion_to_trajectory_ms_p50": p50(self._latency_ms)}
+            if self._imitate:
+                values.update(imitate=self._imitate, following=self._following or "",
+                              imitation_restarts=self._imitation.restarts,
+                              capture_to_trajectory_ms_p50=p50(self._capture_ms), robot_lag_ms_p50=p50(self._lag_ms))
+        return values
 
     def _publish_diagnostics(self) -> None:
         values = self._snapshot()
@@ -287,6 +491,8 @@ class RetargeterNode(Node):
             level, message = WARN, f"last problem: {self._last_problem}"
         else:
             level, message = OK, "playing" if values["playing"] else "idle"
+            if self._imitate:
+                message += f", imitating {self._following}" if self._following else ", no body to imitate"
         with self._lock:
             self._last_problem = ""
         self._diagnostics_pub.publish(diagnostic_array(self.get_clock().now().to_msg(),
@@ -299,8 +505,11 @@ class RetargeterNode(Node):
             self._lock.notify()
         self._worker.join(timeout=5.0)
         values = self._snapshot()
+        received = (f"{values['motions_received']} motions received" if not self._imitate else
+                    f"{values['skeletons_received']} skeletons received ({values['bad_skeletons']} bad), "
+                    f"{values['chunks']} chunks")
         shutdown_logger(self).info(
-            f"stopped: {values['motions_received']} motions received, {values['trajectories_published']} "
+            f"stopped: {received}, {values['trajectories_published']} "
             f"trajectories published, {values['refused_limits']} refused (limits), {values['refused_stopped']} "
             f"refused (emergency stop), {values['bad_input']} bad; retarget p50 {values['retarget_ms_p50']:.0f} ms")
 
