@@ -58,13 +58,13 @@ to the worker like a clip (retargeted with its context and lookahead, then cut b
 plan gets the same limit check; nothing is published during an emergency stop (chunks are refused and
 counted; after ~/reset the next chunk is played). To keep the body's pace, a chunk that continues the one
 just planned is appended to the points still to be sent (playback.continue_trajectory: no lead-in, the
-join faded out over 0.2 s), and the trajectory published holds both; the first chunk of a timeline (and
-the first after a stop, a refusal or a dropped chunk, or when more than 0.5 s of the previous plan is still
-to be played: the robot is behind) gets a lead-in from the last point streamed to the chunk's last frame
-over the chunk's duration (command_trajectory keep_time). The robot follows the body about imitation_chunk
-+ imitation_lookahead + the processing time behind ("robot_lag_ms" on robot/status).
-The skeleton callback only stores and, once per chunk, resamples. Malformed skeletons are logged
-(throttled), counted and skipped.
+join faded out over 0.2 s), and the trajectory published holds both. Otherwise (the first chunk of a
+timeline; the first after a stop, a refusal or a dropped chunk; more than 0.5 s of the previous plan still
+to be played, i.e. the robot is behind; a faded join that would leave the limits) the chunk rejoins the
+body on time: a lead-in from the last point streamed to the chunk's last frame over the chunk's duration
+(command_trajectory keep_time). The robot follows the body about imitation_chunk + imitation_lookahead +
+the processing time behind ("robot_lag_ms" on robot/status). The skeleton callback only stores and, once
+per chunk, resamples. Malformed skeletons are logged (throttled), counted and skipped.
 
 Run: `ros2 run motionllm_ros retargeter --ros-args -p robot:=g1`
   or `python -m motionllm_ros.retargeter --ros-args --params-file launch/retargeter.yaml`
@@ -150,7 +150,7 @@ class RetargeterNode(Node):
         self._counts = {"motions_received": 0, "trajectories_published": 0, "refused_limits": 0,
                         "refused_stopped": 0, "bad_input": 0, "replaced": 0}
         if self._imitate:
-            self._counts.update(skeletons_received=0, bad_skeletons=0, chunks=0, body_switches=0)
+            self._counts.update(skeletons_received=0, bad_skeletons=0, chunks=0, joins_refused=0, body_switches=0)
         self._retarget_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._capture_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # imitation: capture -> trajectory
@@ -226,13 +226,14 @@ class RetargeterNode(Node):
         with self._lock:
             self._counts["motions_received"] += 1
         if self._stopped:
-            self._refuse("refused_stopped", "emergency stop is active: motion refused (call ~/reset first)")
+            self._refuse("refused_stopped", "emergency stop is active: motion refused (call ~/reset first)",
+                         source="clip")
             return
         try:
             joints, fps = multiarray_to_motion(msg)
             check_joints(joints, "motion")
         except MotionLLMError as exc:
-            self._refuse("bad_input", f"bad motion: {exc}", state="bad_input")
+            self._refuse("bad_input", f"bad motion: {exc}", state="bad_input", source="clip")
             return
         self._submit(joints, fps, received)
 
@@ -365,23 +366,33 @@ class RetargeterNode(Node):
         joins = (chunk is not None and self._planned == (chunk.timeline, chunk.index - 1)
                  and backlog_s <= imitation.MAX_BACKLOG_SECONDS)
         self._planned = None  # set again below if this chunk's plan is accepted
+        source = {"source": "clip"} if chunk is None else {"source": "imitation", "body": self._following,
+                                                            "chunk": chunk.index}
         if isinstance(outcome, Exception):
             self._refuse("bad_input", f"cannot retarget the {'chunk' if chunk else 'motion'}: {outcome}",
-                         state="bad_input")
+                         state="bad_input", **source)
             return
         if self._stopped or epoch != self._epoch:
-            self._refuse("refused_stopped", "emergency stop is active: retargeted motion discarded")
+            self._refuse("refused_stopped", "emergency stop is active: retargeted motion discarded", **source)
             return
+        plan = None
         try:
             if chunk is None:
                 plan = command_trajectory(outcome, self._robot, self._last_command, self._lead_in_speed, repaired)
             elif joins:  # the next chunk of the plan playing (or just ended): after it, without a lead-in
-                plan = continue_trajectory(outcome, self._robot, self._last_command, pending, repaired)
-            else:  # a new timeline; after a stop, a refusal, a dropped chunk; or behind: rejoin the body on time
+                try:
+                    plan = continue_trajectory(outcome, self._robot, self._last_command, pending, repaired)
+                except TrajectoryRefused as exc:  # the faded join leaves the limits: rejoin instead (checked too)
+                    joins = False
+                    with self._lock:
+                        self._counts["joins_refused"] += 1
+                    self.get_logger().info(f"imitation chunk {chunk.index} not appended ({exc}); rejoining on time",
+                                           throttle_duration_sec=LOG_THROTTLE_S)
+            if plan is None:  # a new timeline; after a stop, a refusal, a dropped chunk; behind: rejoin on time
                 plan = command_trajectory(outcome, self._robot, self._last_command, self._lead_in_speed, repaired,
                                           keep_time=True)
         except TrajectoryRefused as exc:
-            self._refuse("refused_limits", str(exc))
+            self._refuse("refused_limits", str(exc), **source)
             return
         if chunk is not None:
             self._planned = (chunk.timeline, chunk.index)
@@ -455,7 +466,7 @@ class RetargeterNode(Node):
 
     # --- reporting ----------------------------------------------------------------------------------------
 
-    def _refuse(self, counter: str, message: str, state: str = "refused") -> None:
+    def _refuse(self, counter: str, message: str, state: str = "refused", **values) -> None:
         with self._lock:
             self._counts[counter] += 1
             self._last_problem = message
@@ -463,7 +474,7 @@ class RetargeterNode(Node):
             self.get_logger().error(message)
         else:
             self.get_logger().warning(message)
-        self._status(state, message)
+        self._status(state, message, **values)
 
     def _status(self, state: str, message: str, **values) -> None:
         self._status_pub.publish(String(data=json.dumps(
