@@ -3,6 +3,7 @@
     motionllm ros up perception --video clip.mp4     # camera_source -> pose_estimator -> behavior_describer
     motionllm ros up perception --camera 0
     motionllm ros up commander --robot g1             # motion_commander -> retargeter
+    motionllm ros up imitation --video clip.mp4 --robot g1   # camera_source -> pose_estimator -> retargeter
 
 Each node runs as its own process (its console script next to this Python, else `python -m
 motionllm_ros.<node>`) with `--ros-args --params-file launch/<node>.yaml` plus the overrides given here.
@@ -11,8 +12,8 @@ log folder, LARGE_DATA transports for the image graph); ROS_DOMAIN_ID is inherit
 given. Every line a node prints is forwarded, prefixed with its name. Ctrl-C or SIGTERM stops the graph:
 each node gets SIGINT (its clean shutdown and summary), then SIGTERM and SIGKILL if it does not exit
 within --stop-timeout seconds. If a node exits on its own, the others are stopped and the exit status is
-non-zero (the node's own status, or 1). launch/perception.launch.py and launch/commander.launch.py
-describe the same graphs for `ros2 launch`.
+non-zero (the node's own status, or 1). launch/perception.launch.py, launch/commander.launch.py and
+launch/imitation.launch.py describe the same graphs for `ros2 launch`.
 """
 from __future__ import annotations
 
@@ -31,8 +32,11 @@ from motionllm.errors import MotionLLMError
 GRAPHS = {
     "perception": ("pose_estimator", "behavior_describer", "camera_source"),  # consumers first: fewer lost frames
     "commander": ("retargeter", "motion_commander"),
+    "imitation": ("retargeter", "pose_estimator", "camera_source"),  # the retargeter with imitate:=auto
 }
-IMAGE_GRAPHS = {"perception"}
+IMAGE_GRAPHS = {"perception", "imitation"}
+CAMERA_GRAPHS = IMAGE_GRAPHS  # --video, --camera
+ROBOT_GRAPHS = {"commander", "imitation"}  # --robot
 STOP_TIMEOUT_S = 10.0
 POLL_S = 0.1
 
@@ -45,7 +49,7 @@ def default_params_dir() -> Path:
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "ros", help="ROS 2 bring-up: `motionllm ros up perception|commander` starts a graph of nodes",
+        "ros", help="ROS 2 bring-up: `motionllm ros up perception|commander|imitation` starts a graph of nodes",
         description="ROS 2 bring-up without ros2 launch (docs/ros.md).")
     ros = p.add_subparsers(dest="ros_command", metavar="ACTION", required=True)
     up = ros.add_parser(
@@ -53,14 +57,16 @@ def add_parser(subparsers) -> None:
         description="Start a graph of motionllm_ros nodes as separate processes with their parameter files "
                     "(launch/<node>.yaml) on this machine only (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST). "
                     "perception: camera_source -> pose_estimator -> behavior_describer. commander: "
-                    "motion_commander -> retargeter. Output is forwarded; Ctrl-C or SIGTERM stops every node "
+                    "motion_commander -> retargeter. imitation: camera_source -> pose_estimator -> retargeter "
+                    "imitating the first body tracked. Output is forwarded; Ctrl-C or SIGTERM stops every node "
                     "cleanly; if a node exits, the others are stopped and the status is non-zero.")
     up.add_argument("graph", choices=sorted(GRAPHS), help="which graph")
     source = up.add_mutually_exclusive_group()
     source.add_argument("--video", metavar="FILE",
-                        help="perception: play this video (or image folder), looping at its own rate")
-    source.add_argument("--camera", type=int, metavar="N", help="perception: webcam N (/dev/videoN)")
-    up.add_argument("--robot", help="commander: robot profile (g1, talos, or a profile .yaml); default: the YAML's")
+                        help="perception, imitation: play this video (or image folder), looping at its own rate")
+    source.add_argument("--camera", type=int, metavar="N", help="perception, imitation: webcam N (/dev/videoN)")
+    up.add_argument("--robot", help="commander, imitation: robot profile (g1, talos, or a profile .yaml); "
+                                    "default: the YAML's")
     up.add_argument("--param", action="append", default=[], metavar="NODE.NAME=VALUE",
                     help="override a node parameter, e.g. camera_source.fps=15 (repeatable)")
     up.add_argument("--params-dir", type=Path, metavar="DIR",
@@ -96,10 +102,10 @@ def parse_overrides(items: list[str], nodes: tuple[str, ...]) -> dict[str, list[
 def graph_commands(args: argparse.Namespace) -> dict[str, list[str]]:
     """node name -> its command line."""
     nodes = GRAPHS[args.graph]
-    if args.graph != "perception" and (args.video or args.camera is not None):
-        raise MotionLLMError("--video and --camera are for the perception graph")
-    if args.graph != "commander" and args.robot:
-        raise MotionLLMError("--robot is for the commander graph")
+    if args.graph not in CAMERA_GRAPHS and (args.video or args.camera is not None):
+        raise MotionLLMError(f"--video and --camera are for the {' and '.join(sorted(CAMERA_GRAPHS))} graphs")
+    if args.graph not in ROBOT_GRAPHS and args.robot:
+        raise MotionLLMError(f"--robot is for the {' and '.join(sorted(ROBOT_GRAPHS))} graphs")
     params_dir = args.params_dir or default_params_dir()
     overrides = parse_overrides(args.param, nodes)
     if args.video:
@@ -110,6 +116,8 @@ def graph_commands(args: argparse.Namespace) -> dict[str, list[str]]:
         overrides["camera_source"].insert(0, f"source:=webcam:{args.camera}")  # a bare 0 would be an integer
     if args.robot:
         overrides["retargeter"].insert(0, f"robot:={args.robot}")
+    if args.graph == "imitation":  # before the --param overrides: the last value given wins
+        overrides["retargeter"].insert(0, "imitate:=auto")
     commands = {}
     for name in nodes:
         params_file = params_dir / f"{name}.yaml"

@@ -1,4 +1,5 @@
-"""Live imitation in the retargeter node over real rclpy / Fast DDS, the node in its own process.
+"""Live imitation in the retargeter node over real rclpy / Fast DDS, the node in its own process; and the whole
+imitation graph (`motionllm ros up imitation`: camera_source, pose_estimator, retargeter) on the shared video.
 
 The test process plays the pose estimator: it publishes the skeletons of the shared HumanML3D walk (real mocap)
 on /humans/bodies/<id>/skeleton3d at 25 Hz, each stamped with the wall-clock time it is sent (a camera's capture
@@ -35,6 +36,7 @@ from ros_helpers import (assert_within_limits, collect, last_status, spin_until,
 RETARGETER = "motionllm_ros.retargeter"
 LAUNCH_DIR = Path(__file__).resolve().parents[1] / "launch"
 JOINTS_FILE = "humanml3d_sample/new_joints_012314.npy"
+VIDEO = "video/pose2sim_single_cam01.mp4"
 RATE = 25.0  # skeletons per second, as pose_estimator gives them on this machine
 RECEIVE_ALL = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 SKELETON_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
@@ -242,3 +244,40 @@ def test_bad_imitation_parameters_are_refused_in_one_line(ros_process, parameter
     assert node.popen.wait(timeout=60) == 2
     lines = node.output().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("retargeter: error:") and message in lines[0], lines
+
+
+# --- the graph: camera -> BlazePose -> retargeter ---------------------------------------------------------------
+
+@pytest.mark.ros
+@pytest.mark.timeout(120)
+def test_ros_up_imitation_turns_the_shared_video_into_trajectories_within_limits(ros_process, ros_probe, g1,
+                                                                                shared_data):
+    video = shared_data / VIDEO
+    if not video.is_file():
+        pytest.skip(f"{video} is missing from the shared data")
+    received = collect(ros_probe, OUTPUTS)
+    up = ros_process("motionllm.cli", "ros", "up", "imitation", "--video", str(video), "--robot", "g1")
+    assert up.wait_for_output(r"started .*Ctrl-C stops", timeout=10), up.output()
+    assert spin_until(ros_probe, lambda: len(playing(received)) >= 2, 90), up.output()
+    for trajectory in received["robot/joint_trajectory"]:
+        assert_within_limits(trajectory, g1)
+    first, second = playing(received)[:2]
+    assert first["body"] == "b1" and first["source"] == "imitation" and second["chunk"] == first["chunk"] + 1
+    print(f"\nros up imitation: chunks {first['chunk']} and {second['chunk']} of b1; capture to trajectory "
+          f"{first['capture_to_trajectory_ms']:.0f} and {second['capture_to_trajectory_ms']:.0f} ms, robot "
+          f"{second['robot_lag_ms']:.0f} ms behind")
+    assert "[retargeter]" in up.output() and "imitating body b1" in up.output()
+    assert up.stop(timeout=30) == 0, up.output()
+    assert up.output().rstrip().endswith("ros up imitation: stopped"), up.output()
+
+
+def test_imitation_launch_file_names_the_three_nodes_and_their_parameter_files():
+    """`ros2 launch` is not installed here: check the launch file's syntax and what it names."""
+    import ast
+
+    source = (LAUNCH_DIR / "imitation.launch.py").read_text()
+    tree = ast.parse(source)
+    assert any(isinstance(n, ast.FunctionDef) and n.name == "generate_launch_description" for n in tree.body)
+    for executable in ("camera_source", "pose_estimator", "retargeter"):
+        assert f'executable="{executable}"' in source and f'"{executable}.yaml"' in source
+    assert '"imitate", default_value="auto"' in source
