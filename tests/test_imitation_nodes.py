@@ -262,7 +262,9 @@ def test_ros_up_imitation_turns_the_shared_video_into_trajectories_within_limits
     for trajectory in received["robot/joint_trajectory"]:
         assert_within_limits(trajectory, g1)
     first, second = playing(received)[:2]
-    assert first["body"] == "b1" and first["source"] == "imitation" and second["chunk"] == first["chunk"] + 1
+    assert first["body"] == "b1" and first["source"] == "imitation"
+    # the next chunk, or chunk 0 of a new timeline: a loaded machine can leave a gap over imitation_max_gap
+    assert second["chunk"] in (first["chunk"] + 1, 0), (first, second)
     print(f"\nros up imitation: chunks {first['chunk']} and {second['chunk']} of b1; capture to trajectory "
           f"{first['capture_to_trajectory_ms']:.0f} and {second['capture_to_trajectory_ms']:.0f} ms, robot "
           f"{second['robot_lag_ms']:.0f} ms behind")
