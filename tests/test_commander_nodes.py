@@ -239,6 +239,8 @@ def test_bad_motions_are_reported_and_the_node_keeps_going(retargeter, ros_probe
 @pytest.mark.parametrize("parameter, message", [
     ("robot:=atlas", "unknown robot 'atlas'"),
     ("lead_in_speed:=0.0", "out of range"),
+    ("imitate:=b-1", "is not a body id"),
+    ("imitation_chunk:=0.1", "out of range"),
 ])
 def test_retargeter_refuses_bad_parameters_in_one_line(ros_process, parameter, message):
     node = start(ros_process, RETARGETER, parameter)
