@@ -30,7 +30,7 @@ from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 
 from motionllm_ros.conversions import joints_to_pose_array  # noqa: E402
 from motionllm_ros.diagnostics import status_values  # noqa: E402
-from ros_helpers import (assert_within_limits, collect, last_status, spin_until, stamp_s, start,  # noqa: E402
+from ros_helpers import (assert_within_limits, collect, last_status, spin_until, stamp_s,  # noqa: E402
                          statuses, wait_for_subscriber)
 
 RETARGETER = "motionllm_ros.retargeter"
