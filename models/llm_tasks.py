@@ -84,6 +84,9 @@ class Example:
     answer_codes: np.ndarray | None = None  # a motion answer
     kind: str = ""                    # the question type for qa
     meta: dict = field(default_factory=dict)
+    # Further (question, answer) turns about the same motion, for training only: the motion span is paid for once
+    # and supervises several answers (LLaVA-style multi-turn), so reading motion gets more signal per step.
+    follow_ups: list[tuple[str, str]] = field(default_factory=list)
 
 
 def seconds_text(tokens: int, tokens_per_second: float) -> str:
@@ -138,8 +141,9 @@ def questions(labels: dict, rng: np.random.Generator, all_kinds: list[str]) -> l
 
 
 def make_example(task: str, clip: Clip, rng: np.random.Generator, tokens_per_second: float,
-                 all_kinds: list[str] | None = None) -> Example | None:
-    """One random instruction of `task` for `clip`, or None when the clip cannot make one (too short, no labels)."""
+                 all_kinds: list[str] | None = None, qa_follow_ups: int = 0) -> Example | None:
+    """One random instruction of `task` for `clip`, or None when the clip cannot make one (too short, no labels).
+    qa_follow_ups: a Q&A example also gets up to this many of the clip's other questions as further turns."""
     codes, n = clip.codes, len(clip.codes)
     pick = lambda options: options[int(rng.integers(len(options)))]  # noqa: E731
     if task == "t2m":
@@ -155,8 +159,14 @@ def make_example(task: str, clip: Clip, rng: np.random.Generator, tokens_per_sec
         if not clip.labels:
             return None
         options = questions(clip.labels, rng, all_kinds or [])
-        kind, question, answer = pick(options)
-        return Example(task, pick(QA_PROMPTS).format(question=question), [codes], answer_text=answer, kind=kind)
+        if qa_follow_ups:
+            order = rng.permutation(len(options))
+            kind, question, answer = options[order[0]]
+            follow_ups = [options[i][1:] for i in order[1: 1 + qa_follow_ups]]
+        else:  # the draws of the runs that trained the shipped model
+            (kind, question, answer), follow_ups = pick(options), []
+        return Example(task, pick(QA_PROMPTS).format(question=question), [codes], answer_text=answer, kind=kind,
+                       follow_ups=follow_ups)
     context = max(1, int(round(CONTEXT_FRACTION * n)))
     if task == "predict":
         if n - context < 2:
@@ -190,6 +200,14 @@ class ChatFormat:
             tokenize=False, add_generation_prompt=True)
         self.prefix, self.suffix = rendered.split(marker)
         self.eos_id = tokenizer.eos_token_id
+        # What comes between an answer's stop token and the next question in a conversation.
+        answer_marker, next_marker = "\x01ANSWER\x01", "\x01NEXT\x01"
+        rendered = tokenizer.apply_chat_template(
+            [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": marker},
+             {"role": "assistant", "content": answer_marker}, {"role": "user", "content": next_marker}],
+            tokenize=False, add_generation_prompt=True)
+        between = rendered.split(answer_marker)[1].split(next_marker)[0]
+        self.next_turn = between.removeprefix(tokenizer.eos_token)
         self._slot = re.compile("\x00motion(\\d+)\x00")
 
     def text_ids(self, text: str) -> list[int]:
@@ -217,9 +235,14 @@ class ChatFormat:
         return ids + [self.vocab.start_id] if example.task in MOTION_TASKS else ids
 
     def training_ids(self, example: Example) -> tuple[list[int], list[int], bool]:
-        """(input ids, targets aligned with them (-100 = unscored), is_motion)."""
-        prompt = self.generation_prompt(example)
+        """(input ids, targets aligned with them (-100 = unscored), is_motion). Only answers are scored, those of
+        the follow-up turns included."""
         answer, is_motion = self.answer_ids(example)
-        ids = prompt + answer[:-1]
-        targets = [-100] * (len(prompt) - 1) + answer
-        return ids, targets, is_motion
+        pieces = [(self.generation_prompt(example), False), (answer, True)]
+        for question, reply in example.follow_ups:
+            pieces += [(self.text_ids(self.next_turn + question + self.suffix), False),
+                       (self.text_ids(reply) + [self.eos_id], True)]
+        full = [i for piece, _ in pieces for i in piece]
+        scored = [s for piece, s in pieces for _ in piece]
+        targets = [t if s else -100 for t, s in zip(full[1:], scored[1:])]
+        return full[:-1], targets, is_motion

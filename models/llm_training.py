@@ -40,6 +40,7 @@ class LLMTrainConfig:
     eval_every: int = 275
     eval_clips: int = 64
     task_weights: dict = field(default_factory=lambda: dict(DEFAULT_TASK_WEIGHTS))
+    qa_follow_ups: int = 0         # further questions about the same motion in a Q&A example (see Example)
     seed: int = 0
     threads: int = 0
     init_from: str | None = None   # a trained model folder to start from (its LoRA layout is used)
@@ -90,14 +91,14 @@ def action_kinds(clips: list[Clip]) -> list[str]:
 
 
 def draw_examples(clips: list[Clip], tasks: dict[str, float], count: int, rng: np.random.Generator,
-                  tokens_per_second: float, kinds: list[str]) -> list[Example]:
+                  tokens_per_second: float, kinds: list[str], qa_follow_ups: int = 0) -> list[Example]:
     names = list(tasks)
     p = np.array([tasks[n] for n in names], dtype=np.float64)
     p /= p.sum()
     out = []
     while len(out) < count:
         example = make_example(names[rng.choice(len(names), p=p)], clips[int(rng.integers(len(clips)))], rng,
-                               tokens_per_second, kinds)
+                               tokens_per_second, kinds, qa_follow_ups)
         if example is not None:
             out.append(example)
     return out
@@ -166,6 +167,8 @@ def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, task
             out.update({"m2t_R@1": float(r[0]), "m2t_R@3": float(r[2])})
         out.update({f"m2t_{k}": v for k, v in caption_scores(captions, [c.captions for c in clips]).items()})
         out["m2t_examples"] = [{"id": c.name, "caption": s, "reference": c.captions[0]} for c, s in zip(clips[:5], captions)]
+        examples = [Example("m2t", M2T_PROMPTS[0], [c.codes], answer_text=c.captions[0]) for c in clips]
+        out["m2t_loss"], out["m2t_loss_other_motion"] = answer_losses(lm, examples)
         out["m2t_seconds"] = time.time() - started
     if "qa" in tasks:
         started = time.time()
@@ -180,6 +183,8 @@ def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, task
                              for c, k, q, _ in items], batch_size=batch_size)
         right = [normalise_answer(p) == normalise_answer(a) for (_, _, _, a), p in zip(items, answers)]
         out["qa_questions"] = len(items)
+        out["qa_loss"], out["qa_loss_other_motion"] = answer_losses(lm, [
+            Example("qa", QA_PROMPTS[0].format(question=q), [c.codes], answer_text=a) for c, _, q, a in items])
         out["qa_accuracy"] = float(np.mean(right)) if right else float("nan")
         for kind in sorted({k for _, k, _, _ in items}):
             picks = [r for (_, k, _, _), r in zip(items, right) if k == kind]
@@ -188,6 +193,24 @@ def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, task
     if "predict" in tasks or "inbetween" in tasks:
         out.update(completion_scores(lm, clips, real, tasks, batch_size))
     return out
+
+
+def answer_losses(lm, examples: list[Example], batch_size: int = 16) -> tuple[float, float]:
+    """Teacher-forced loss (nats per answer token) of the reference answers given each example's own motion,
+    and given the next example's motion instead. Equal losses mean the answers ignore the motion: this shows
+    whether a model starts to read motion long before its generated captions get better."""
+    others = [Example(e.task, e.instruction, examples[(i + 1) % len(examples)].motions, answer_text=e.answer_text)
+              for i, e in enumerate(examples)]
+    means = []
+    for rows in (examples, others):
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for i in range(0, len(rows), batch_size):
+                batch = collate(lm.chat, rows[i: i + batch_size])
+                n = int((batch["targets"] >= 0).sum())
+                total, count = total + lm.model.loss(**batch).item() * n, count + n
+        means.append(total / max(count, 1))
+    return means[0], means[1]
 
 
 def normalise_answer(text: str) -> str:
@@ -338,7 +361,8 @@ def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, e
             rng = np.random.default_rng([cfg.seed, step])  # a step's batch depends only on the step: resumable
             for group in optimiser.param_groups:
                 group["lr"] = _lr_at(step, cfg) * group["scale"]
-            batch = collate(lm.chat, draw_examples(train, cfg.task_weights, cfg.batch_size, rng, tps, kinds))
+            batch = collate(lm.chat, draw_examples(train, cfg.task_weights, cfg.batch_size, rng, tps, kinds,
+                                                    cfg.qa_follow_ups))
             model.train()
             loss = model.loss(**batch)
             optimiser.zero_grad(set_to_none=True)
@@ -361,7 +385,8 @@ def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, e
                                       questions_per_clip=2)
                     record.update({k: v for k, v in scores.items() if not isinstance(v, list)})
                     bar.write(f"step {step}: loss {record['train_loss']:.3f}  " + "  ".join(
-                        f"{k} {record[k]:.3f}" for k in ("t2m_R@3", "t2m_FID", "m2t_R@3", "qa_accuracy") if k in record))
+                        f"{k} {record[k]:.3f}" for k in ("t2m_R@3", "t2m_FID", "m2t_R@3", "qa_accuracy", "m2t_loss",
+                                                       "m2t_loss_other_motion") if k in record))
                 history.append(record)
                 checkpoint()
                 _plot_history(history, out / "history.png")

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from motionllm.errors import MotionLLMError
-from motionllm.models.llm import (MotionLLMConfig, Sampling, build_model, init_from_trained, load_model,
-                                  save_model)
+from motionllm.models.llm import (SYSTEM_PROMPT, MotionLLMConfig, Sampling, build_model, init_from_trained,
+                                  load_model, save_model)
 from motionllm.models.llm_tasks import (MOTION_TASKS, TASKS, ChatFormat, Clip, Example, make_example, questions)
 
 NUM_CODES = 512
@@ -101,6 +101,59 @@ def test_training_ids_score_exactly_the_answer(tiny_model, task):
     assert all(full[i + 1] == t for i, t in scored)
     if is_motion:
         assert ids[scored[0][0]] == model.vocab.start_id  # the span's opening marker is given, not predicted
+
+
+def test_follow_up_questions_continue_the_conversation_and_are_scored(tiny_model):
+    model, tokenizer = tiny_model
+    chat = ChatFormat(tokenizer, model.vocab)
+    clip = _clip()
+    example = make_example("qa", clip, np.random.default_rng(3), 5.0, ["wave", "walk", "jump_in_place"],
+                           qa_follow_ups=3)
+    assert len(example.follow_ups) == 3
+    asked = [example.instruction] + [q for q, _ in example.follow_ups]
+    assert len(set(asked)) == 4  # different questions, all answerable from the labels
+    known = {(q, a) for _, q, a in questions(clip.labels, np.random.default_rng(3), ["wave", "walk", "jump_in_place"])}
+    assert all(turn in known or turn[0].startswith("Does the person") for turn in example.follow_ups)
+    ids, targets, _ = chat.training_ids(example)
+    # The sequence is the base model's own chat template for that conversation, motion span spliced in.
+    motion = tokenizer.decode(model.vocab.span(clip.codes))
+    user = example.instruction.replace("\x00motion0\x00", motion)
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user},
+                {"role": "assistant", "content": example.answer_text}]
+    for question, answer in example.follow_ups:
+        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+    rendered = tokenizer.apply_chat_template(messages, tokenize=False)
+    assert tokenizer.decode(ids + [targets[-1]]) == rendered.rstrip("\n")
+    # Exactly the four answers (each with its stop token) are scored.
+    scored = [t for t in targets if t != -100]
+    answers = [example.answer_text] + [a for _, a in example.follow_ups]
+    assert scored == [i for a in answers for i in chat.text_ids(a) + [chat.eos_id]]
+    # Without follow-ups an example is the single-turn one inference sees.
+    single = make_example("qa", clip, np.random.default_rng(3), 5.0, ["wave", "walk"])
+    assert single.follow_ups == []
+    assert [t for t in chat.training_ids(single)[1] if t != -100] == chat.text_ids(single.answer_text) + [chat.eos_id]
+
+
+def test_answer_losses_tell_whether_answers_depend_on_the_motion(tiny_model):
+    from types import SimpleNamespace
+
+    from motionllm.models.llm_tasks import M2T_PROMPTS
+    from motionllm.models.llm_training import answer_losses, collate
+
+    model, tokenizer = tiny_model
+    lm = SimpleNamespace(model=model.eval(), chat=ChatFormat(tokenizer, model.vocab))
+    rng = np.random.default_rng(0)
+    captions = ["a person waves.", "a person jumps twice.", "someone walks in a circle.", "a man sits down."]
+    motions = [rng.integers(0, NUM_CODES, 12) for _ in captions]
+    examples = [Example("m2t", M2T_PROMPTS[0], [m], answer_text=c) for m, c in zip(motions, captions)]
+    own, other = answer_losses(lm, examples, batch_size=3)
+    # the own-motion figure is the model's loss over all answer tokens, however the examples are batched
+    with torch.no_grad():
+        assert own == pytest.approx(model.loss(**collate(lm.chat, examples)).item(), rel=1e-5)
+    assert other != pytest.approx(own, rel=1e-6)  # a random model's answers still depend on the motion a bit
+    same = [Example("m2t", M2T_PROMPTS[0], [motions[0]], answer_text=c) for c in captions]
+    own, other = answer_losses(lm, same)
+    assert other == pytest.approx(own, rel=1e-6)  # identical motions: swapping them changes nothing
 
 
 def test_completion_tasks_partition_the_clip():
@@ -278,3 +331,15 @@ def test_merged_export_is_a_plain_hf_model_with_the_same_logits(tiny_model, tmp_
         h = model.hidden(ids).last_hidden_state[0, -1]
         assert torch.allclose(logits[model.vocab.base:], model.motion_logits(h), atol=1e-3)
         assert torch.allclose(logits[:model.vocab.base], model.text_logits(h), atol=1e-3)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--tasks", "dance"], "unknown task 'dance'"), (["--tasks", "qa=x"], "must be a number"),
+    (["--tasks", "t2m", "qa=-1"], "must be positive"), (["--tasks", "qa=nan"], "must be positive"),
+    (["--qa-follow-ups", "-1"], "0 or more")])
+def test_train_llm_refuses_bad_task_options(arguments, message, tmp_path, capsys):
+    from motionllm.cli import main
+
+    assert main(["train", "llm", "--out", str(tmp_path / "out"), *arguments]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
