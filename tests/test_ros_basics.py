@@ -59,15 +59,17 @@ def test_player_streams_the_file_frames_in_order(ros_process, ros_probe, joints_
     frames = np.stack([pose_array_to_joints(m) for m in messages])
     indices = frame_indices(frames, motion)
     assert (indices >= 0).all(), "received frames that are not frames of the file"
-    # Consecutive file frames, wrapping around at the end (loop defaults to true).
-    assert (np.diff(indices) % len(motion) == 1).all(), f"frames out of order: {indices}"
+    # File frames in order, wrapping around at the end (loop defaults to true). The stream keeps only the latest
+    # frames for a slow subscriber (keep-last QoS), so a loaded machine may skip some, never repeat or reorder.
+    steps = np.diff(indices) % len(motion)
+    assert (steps >= 1).all() and steps.sum() <= 2 * len(steps), f"frames out of order: {indices}"
     np.testing.assert_array_equal(frames, motion[indices])
     assert {m.header.frame_id for m in messages} == {"mocap"}
     assert all(p.orientation.w == 1.0 for p in messages[0].poses)
 
     # rate:=2.0 means 40 frames per second: the header stamps are 25 ms apart on average.
     stamps = np.array([m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in messages])
-    mean_period = np.diff(stamps).mean()
+    mean_period = np.diff(stamps).sum() / steps.sum()  # per file frame, skipped ones included
     assert 0.02 <= mean_period <= 0.045, f"mean period {mean_period * 1e3:.1f} ms, expected 25 ms"
 
     (markers,) = ros_probe.wait_for_messages(MarkerArray, "motion/markers", count=1, timeout=10)
