@@ -163,7 +163,7 @@ def make_example(task: str, clip: Clip, rng: np.random.Generator, tokens_per_sec
             order = rng.permutation(len(options))
             kind, question, answer = options[order[0]]
             follow_ups = [options[i][1:] for i in order[1: 1 + qa_follow_ups]]
-        else:  # the draws of the runs that trained the shipped model
+        else:  # the same draws as before follow-ups existed (stages 1 and 2 of the shipped model)
             (kind, question, answer), follow_ups = pick(options), []
         return Example(task, pick(QA_PROMPTS).format(question=question), [codes], answer_text=answer, kind=kind,
                        follow_ups=follow_ups)
