@@ -16,7 +16,6 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / ".." / "shared" / "data" / "humanml3d_sample" / "new_joints_012314.npy"

@@ -31,35 +31,17 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from graph_figures import WARMUP_S, DiagnosticsLog, add_video_arguments, percentiles, stamp_ns
 
-REPO = Path(__file__).resolve().parents[1]
-VIDEO = REPO.parent / "shared" / "data" / "video" / "pose2sim_single_cam01.mp4"
-WARMUP_S = 5.0
 START_TIMEOUT_S = 120.0
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=300.0, help="measured duration after warm-up (default 300)")
-    p.add_argument("--video", default=str(VIDEO), help="video file to loop (default: the shared treadmill video)")
-    p.add_argument("--fps", type=float, default=30.0, help="camera rate (default 30)")
-    p.add_argument("--width", type=int, default=640)
-    p.add_argument("--height", type=int, default=480)
+    add_video_arguments(p, seconds=300.0, first_domain=170, pid=os.getpid())
     p.add_argument("--sample", type=float, default=0.0,
                    help="seconds between CPU/memory samples (default: a tenth of --seconds, at least 5)")
-    p.add_argument("--domain", type=int, default=170 + os.getpid() % 30, help="ROS domain id (default: 170..199)")
     return p.parse_args()
-
-
-def percentiles(values: list[float], unit: str = "ms") -> str:
-    if not values:
-        return "n/a"
-    p50, p95 = np.percentile(values, [50, 95])
-    return f"p50 {p50:.0f} {unit}, p95 {p95:.0f} {unit} ({len(values)} samples)"
-
-
-def stamp_ns(stamp: dict) -> int:
-    return stamp["sec"] * 1_000_000_000 + stamp["nanosec"]
 
 
 def main() -> int:
@@ -82,10 +64,7 @@ def main() -> int:
                           stderr=subprocess.STDOUT, start_new_session=True)
 
     import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray
     from std_msgs.msg import String
-
-    from motionllm_ros.diagnostics import status_values
 
     rclpy.init()
     node = rclpy.create_node("perception_soak_benchmark")
@@ -93,7 +72,7 @@ def main() -> int:
     skeleton_ms: list[float] = []
     description_ms: list[float] = []
     caption_ms: list[float] = []
-    diagnostics: dict[str, list[tuple[float, dict[str, str]]]] = {}  # node -> [(stamp s, values)]
+    diagnostics = DiagnosticsLog(node)
     first_description = {"seen": False}
 
     def on_tracked(msg: String) -> None:
@@ -107,14 +86,8 @@ def main() -> int:
             description_ms.append((time.time_ns() - stamp_ns(record["end"])) * 1e-6)
             caption_ms.append(record["caption_ms"])
 
-    def on_diagnostics(msg: DiagnosticArray) -> None:
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        for status in msg.status:
-            diagnostics.setdefault(status.name.split(":")[0], []).append((stamp, status_values(status)))
-
     node.create_subscription(String, "/humans/bodies/tracked", on_tracked, 100)
     node.create_subscription(String, "/humans/bodies/descriptions", on_description, 100)
-    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 100)
 
     def spin(seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -168,16 +141,8 @@ def main() -> int:
         node.destroy_node()
         rclpy.try_shutdown()
 
-    def window(node_name: str) -> tuple[float, dict[str, str], dict[str, str]]:
-        history = diagnostics[node_name]
-        t0, before = [entry for entry in history if entry[0] <= started_wall][-1]
-        t1, after = [entry for entry in history if entry[0] >= ended_wall][0]
-        return t1 - t0, before, after
-
     def count(node_name: str, key: str) -> tuple[int, float]:
-        seconds, before, after = window(node_name)
-        n = int(after[key]) - int(before[key])
-        return n, n / seconds
+        return diagnostics.count(node_name, key, started_wall, ended_wall)
 
     published, published_fps = count("camera_source", "frames_published")
     processed, processed_fps = count("pose_estimator", "frames_processed")

@@ -24,22 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import psutil
-
-REPO = Path(__file__).resolve().parents[1]
-VIDEO = REPO.parent / "shared" / "data" / "video" / "pose2sim_single_cam01.mp4"
-WARMUP_S = 5.0
+from graph_figures import WARMUP_S, DiagnosticsLog, add_video_arguments, percentiles, stamp_ns
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=60.0, help="measured duration after warm-up (default 60)")
-    p.add_argument("--video", default=str(VIDEO), help="video file to loop (default: the shared treadmill video)")
-    p.add_argument("--fps", type=float, default=30.0, help="camera rate (default 30)")
-    p.add_argument("--width", type=int, default=640)
-    p.add_argument("--height", type=int, default=480)
-    p.add_argument("--domain", type=int, default=200 + os.getpid() % 30, help="ROS domain id (default: 200..229)")
+    add_video_arguments(p, seconds=60.0, first_domain=200, pid=os.getpid())
     return p.parse_args()
 
 
@@ -48,13 +39,6 @@ def start_node(module: str, parameters: dict, env: dict, log: Path) -> subproces
     for name, value in parameters.items():
         args += ["-p", f"{name}:={value}"]
     return subprocess.Popen(args, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def percentiles(values: list[float]) -> str:
-    if not values:
-        return "n/a"
-    p50, p95 = np.percentile(values, [50, 95])
-    return f"p50 {p50:.1f} ms, p95 {p95:.1f} ms"
 
 
 def main() -> int:
@@ -69,37 +53,27 @@ def main() -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
     import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray
     from std_msgs.msg import String
     from visualization_msgs.msg import Marker, MarkerArray
-
-    from motionllm_ros.diagnostics import status_values
 
     rclpy.init()
     node = rclpy.create_node("pose_stage_benchmark")
     measuring = {"on": False}
     latencies_ms: list[float] = []
     counts = {"tracked": 0, "skeletons": 0}
-    diagnostics: dict[str, list[tuple[float, dict[str, str]]]] = {}  # node -> [(stamp s, values)]
+    diagnostics = DiagnosticsLog(node)
 
     def on_tracked(msg: String) -> None:
         if measuring["on"]:
-            stamp = json.loads(msg.data)["header"]["stamp"]
-            latencies_ms.append((time.time_ns() - (stamp["sec"] * 1_000_000_000 + stamp["nanosec"])) * 1e-6)
+            latencies_ms.append((time.time_ns() - stamp_ns(json.loads(msg.data)["header"]["stamp"])) * 1e-6)
             counts["tracked"] += 1
 
     def on_markers(msg: MarkerArray) -> None:
         if measuring["on"]:
             counts["skeletons"] += sum(m.action == Marker.ADD and m.id == 0 for m in msg.markers)
 
-    def on_diagnostics(msg: DiagnosticArray) -> None:
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-        for status in msg.status:
-            diagnostics.setdefault(status.name.split(":")[0], []).append((stamp, status_values(status)))
-
     node.create_subscription(String, "/humans/bodies/tracked", on_tracked, 100)
     node.create_subscription(MarkerArray, "/humans/bodies/markers", on_markers, 100)
-    node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, 100)
 
     pose = start_node("motionllm_ros.pose_estimator", {}, env, logs / "pose_estimator.log")
     camera = start_node("motionllm_ros.camera_source", {
@@ -117,7 +91,7 @@ def main() -> int:
 
         print(f"warming up ({WARMUP_S:g} s after the first skeleton); logs in {logs}", flush=True)
         deadline = time.monotonic() + 60
-        while "pose_estimator" not in diagnostics or diagnostics["pose_estimator"][-1][1]["frames_processed"] == "0":
+        while (diagnostics.latest("pose_estimator") or {}).get("frames_processed", "0") == "0":
             if time.monotonic() > deadline or pose.poll() is not None or camera.poll() is not None:
                 print("pose_stage: error: the pipeline did not start; see the logs", file=sys.stderr)
                 return 1
@@ -146,25 +120,15 @@ def main() -> int:
         node.destroy_node()
         rclpy.try_shutdown()
 
-    # Counters from the nodes' diagnostics (once a second): the last report before the measurement and
-    # the first after it; rates over the time between those two reports.
-    def window(node_name: str) -> tuple[float, dict[str, str], dict[str, str]]:
-        history = diagnostics[node_name]
-        t0, before = [entry for entry in history if entry[0] <= started_wall][-1]
-        t1, after = [entry for entry in history if entry[0] >= ended_wall][0]
-        return t1 - t0, before, after
-
     def rate(node_name: str, key: str) -> tuple[int, float]:
-        seconds, before, after = window(node_name)
-        count = int(after[key]) - int(before[key])
-        return count, count / seconds
+        return diagnostics.count(node_name, key, started_wall, ended_wall)
 
     published, published_fps = rate("camera_source", "frames_published")
     processed, processed_fps = rate("pose_estimator", "frames_processed")
     dropped, _ = rate("pose_estimator", "frames_dropped")
     lost, _ = rate("pose_estimator", "frames_lost")
     empty, _ = rate("pose_estimator", "frames_without_person")
-    after = {name: history[-1][1] for name, history in diagnostics.items()}
+    inference = diagnostics.latest("pose_estimator")
     print(f"\npose stage, {args.width}x{args.height} at {args.fps:g} fps, {elapsed:.0f} s measured "
           f"on {psutil.cpu_count()} CPU cores")
     print(f"  camera published        {published_fps:6.1f} fps ({published} frames)")
@@ -172,9 +136,9 @@ def main() -> int:
     print(f"  skeletons received      {counts['skeletons'] / elapsed:6.1f} /s ({counts['skeletons']})")
     print(f"  frames skipped          {dropped + lost} of {published} ({100.0 * (dropped + lost) / max(published, 1):.0f} %): "
           f"{dropped} dropped while busy, {lost} lost before the node")
-    print(f"  camera-to-skeleton      {percentiles(latencies_ms)} (received by a third process)")
-    print(f"  inference (node)        p50 {after['pose_estimator']['inference_ms_p50']} ms, "
-          f"p95 {after['pose_estimator']['inference_ms_p95']} ms (last {300} frames)")
+    print(f"  camera-to-skeleton      {percentiles(latencies_ms, decimals=1)} (received by a third process)")
+    print(f"  inference (node)        p50 {inference['inference_ms_p50']} ms, "
+          f"p95 {inference['inference_ms_p95']} ms (last {300} frames)")
     for name in processes:
         print(f"  {name:22s}  CPU {cpu[name]:5.0f} % of a core, peak RSS {peak_rss[name] / 2**20:6.0f} MiB")
     print(f"  whole machine           CPU {system_cpu:5.0f} % (all cores, other work included)")
