@@ -194,16 +194,21 @@ class BehaviorDescriber:
                     waiting.append((entry.captioned_end, person))
         return [person for _, person in sorted(waiting)]
 
+    def _tracked(self, person: int) -> _Person:
+        """`person`'s entry, seen for at least MIN_SECONDS, else BehaviorError. Call with the lock held."""
+        entry = self._people.get(person)
+        if entry is None:
+            raise BehaviorError(f"person {person} is not tracked")
+        if entry.window.span < MIN_SECONDS - 1e-9:
+            raise BehaviorError(f"person {person} has been seen for {entry.window.span:.2f} s, "
+                                f"less than {MIN_SECONDS:g} s")
+        return entry
+
     def describe(self, person: int) -> Description:
         """Caption `person`'s newest window and update their schedule. Raises BehaviorError when the person
         is unknown or seen for less than MIN_SECONDS; errors of the model pass through."""
         with self._lock:
-            entry = self._people.get(person)
-            if entry is None:
-                raise BehaviorError(f"person {person} is not tracked")
-            if entry.window.span < MIN_SECONDS - 1e-9:
-                raise BehaviorError(f"person {person} has been seen for {entry.window.span:.2f} s, "
-                                    f"less than {MIN_SECONDS:g} s")
+            entry = self._tracked(person)
             joints, start, end, confidence = entry.window.sample(self.window_seconds, self.window_seconds,
                                                                  self.max_gap)
             entry.captioned_end = end  # also when the model fails: do not retry the same window at once
@@ -249,12 +254,7 @@ class BehaviorDescriber:
                 if not self._people:
                     raise BehaviorError("nobody is tracked")
                 person = max(self._people, key=lambda p: (self._people[p].window.last, p))
-            entry = self._people.get(person)
-            if entry is None:
-                raise BehaviorError(f"person {person} is not tracked")
-            if entry.window.span < MIN_SECONDS - 1e-9:
-                raise BehaviorError(f"person {person} has been seen for {entry.window.span:.2f} s, "
-                                    f"less than {MIN_SECONDS:g} s")
+            entry = self._tracked(person)
             joints, start, end, confidence = entry.window.sample(seconds, seconds, self.max_gap)
         answer, _ = self._run(lambda motion: self.captioner.ask(motion, question), joints)
         return Answer(person, start, end, " ".join(str(question).split()), " ".join(str(answer).split()),
