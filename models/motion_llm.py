@@ -200,3 +200,21 @@ def default_threads() -> None:
     import os
 
     torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+
+
+def load_model_or_plugin(spec: str, model: str, what: str):
+    """'llm': the motion LLM (weights from `model`, default the shipped ones); 'package.module:Name': a plug-in
+    standing in for it (a class or a factory, called with no arguments). `what` names it in errors, which are
+    MotionLLMError. The motion generator of the commander and the behaviour describer's captioner load here."""
+    import importlib
+
+    if spec == "llm":
+        return MotionLanguageModel.load(model or None)
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise MotionLLMError(f"unknown {what} '{spec}' (use 'llm' or 'package.module:Name')")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise MotionLLMError(f"cannot load {what} '{spec}': {exc}") from None
+    return factory()

@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import importlib
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ import numpy as np
 
 from motionllm.errors import MotionLLMError
 from motionllm.models.motion_llm import MAX_COMMAND_CHARS  # the motion LLM's own limit (check_text)
+from motionllm.models.motion_llm import load_model_or_plugin
 
 MAX_COMMAND_WORDS = 50
 DEFAULT_THRESHOLD = 0.5  # cosine similarity to the nearest reference command (calibration in docs/ros.md)
@@ -278,18 +278,7 @@ class MotionGenerator(Protocol):
 def load_generator(spec: str = "llm", model: str = "") -> MotionGenerator:
     """'llm': the motion LLM (weights from `model`, default the shipped ones); 'package.module:Name': a
     plug-in, called with no arguments (a class or a factory). Raises MotionLLMError."""
-    if spec == "llm":
-        from motionllm.models.motion_llm import MotionLanguageModel
-
-        return MotionLanguageModel.load(model or None)
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise MotionLLMError(f"unknown motion generator '{spec}' (use 'llm' or 'package.module:Name')")
-    try:
-        factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise MotionLLMError(f"cannot load motion generator '{spec}': {exc}") from None
-    return factory()
+    return load_model_or_plugin(spec, model, "motion generator")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ Bad skeletons (wrong shape, NaN or infinite values) raise `MotionFormatError` an
 """
 from __future__ import annotations
 
-import importlib
 import re
 import threading
 import time
@@ -70,18 +69,9 @@ class BehaviorError(MotionLLMError):
 def load_captioner(spec: str = "llm", model: str = "") -> Captioner:
     """'llm': the motion LLM (weights from `model`, default the shipped ones); 'package.module:Name': a plug-in
     with caption(joints) and ask(joints, question), called with no arguments. Raises MotionLLMError."""
-    if spec == "llm":
-        from motionllm.models.motion_llm import MotionLanguageModel
+    from motionllm.models.motion_llm import load_model_or_plugin
 
-        return MotionLanguageModel.load(model or None)
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise MotionLLMError(f"unknown captioner '{spec}' (use 'llm' or 'package.module:Name')")
-    try:
-        factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise MotionLLMError(f"cannot load captioner '{spec}': {exc}") from None
-    return factory()
+    return load_model_or_plugin(spec, model, "captioner")
 
 
 def same_caption(a: str, b: str) -> bool:
