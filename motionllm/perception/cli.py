@@ -31,16 +31,35 @@ def add_parser(subparsers) -> None:
                     "canonical motion (T, 22, 3): metres, Y up, 20 fps, on the floor, facing +Z at frame 0, "
                     "pelvis fixed at the origin (monocular poses have no travel). See docs/perception.md.",
     )
-    p.add_argument("input", help="video file (.mp4, .avi, ...) or folder of images (PNG, JPEG, ...)")
+    add_frame_source_arguments(p)
     p.add_argument("-o", "--output", required=True, help="output joints .npy, (T, 22, 3) at 20 fps")
+    p.add_argument("--no-smoothing", action="store_true", help="keep the raw per-frame estimates")
+    p.add_argument("--render", metavar="OUT", help="also render the motion to .gif, .mp4 or .png (contact sheet)")
+    p.set_defaults(func=run)
+
+
+def add_frame_source_arguments(p) -> None:
+    """The input and pose-estimation options of the commands that run the pose stage over a recording."""
+    p.add_argument("input", help="video file (.mp4, .avi, ...) or folder of images (PNG, JPEG, ...)")
     p.add_argument("--fps", type=float, metavar="F",
                    help="frame rate of an image folder (default 30); for a video it overrides the file's rate")
     p.add_argument("--width", type=int, default=640, metavar="PX",
                    help="resize frames to this width before estimation (aspect kept; 0 = full size; default 640)")
     p.add_argument("--estimator", default="blazepose", help="pose estimator (default blazepose)")
-    p.add_argument("--no-smoothing", action="store_true", help="keep the raw per-frame estimates")
-    p.add_argument("--render", metavar="OUT", help="also render the motion to .gif, .mp4 or .png (contact sheet)")
-    p.set_defaults(func=run)
+
+
+def open_frame_source(args: argparse.Namespace):
+    """(frame source, its frame rate) for the options of add_frame_source_arguments. Raises MotionLLMError."""
+    from motionllm.perception.sources import FOLDER_FPS, ImageFolderSource, VideoFileSource
+
+    if args.fps is not None and not args.fps > 0:
+        raise MotionLLMError(f"--fps must be positive, got {args.fps}")
+    if args.width < 0:
+        raise MotionLLMError(f"--width must not be negative, got {args.width}")
+    if Path(args.input).is_dir():
+        return ImageFolderSource(args.input, fps=None, width=args.width), args.fps or FOLDER_FPS
+    source = VideoFileSource(args.input, fps=None, width=args.width)
+    return source, args.fps or source.native_fps
 
 
 def fill_gaps(joints: np.ndarray) -> np.ndarray:
@@ -80,25 +99,15 @@ def run(args: argparse.Namespace) -> int:
     from motionllm.motion.skeleton import FPS
     from motionllm.perception.pose import make_estimator
     from motionllm.perception.smoothing import SkeletonSmoother
-    from motionllm.perception.sources import FOLDER_FPS, ImageFolderSource, VideoFileSource
     from motionllm.perception.stage import PoseStage
 
     if Path(args.output).suffix.lower() != ".npy":
         raise MotionLLMError(f"output must be a .npy file, got {args.output!r}")
-    if args.fps is not None and not args.fps > 0:
-        raise MotionLLMError(f"--fps must be positive, got {args.fps}")
-    if args.width < 0:
-        raise MotionLLMError(f"--width must not be negative, got {args.width}")
     if args.render:
         from motionllm.motion.render import check_output_suffix
 
         check_output_suffix(Path(args.render))  # fail before the work, not after it
-    if Path(args.input).is_dir():
-        source = ImageFolderSource(args.input, fps=None, width=args.width)
-        fps = args.fps or FOLDER_FPS
-    else:
-        source = VideoFileSource(args.input, fps=None, width=args.width)
-        fps = args.fps or source.native_fps
+    source, fps = open_frame_source(args)
     smoother = None if args.no_smoothing else SkeletonSmoother()
     with source:
         stage = PoseStage(make_estimator(args.estimator), smoother=smoother)

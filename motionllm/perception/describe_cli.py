@@ -13,13 +13,13 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from motionllm.errors import MotionLLMError
 
 
 def add_parser(subparsers) -> None:
     from motionllm.perception.behavior import MAX_GAP, WINDOW_SECONDS
+    from motionllm.perception.cli import add_frame_source_arguments
 
     p = subparsers.add_parser(
         "describe-video",
@@ -29,17 +29,12 @@ def add_parser(subparsers) -> None:
                     "Prints one line per window: [start - end s] person N: caption (tracked fraction). "
                     "See docs/perception.md.",
     )
-    p.add_argument("input", help="video file (.mp4, .avi, ...) or folder of images")
+    add_frame_source_arguments(p)
     p.add_argument("--json", action="store_true",
                    help="print JSON lines {person, start, end, caption, confidence, confidence_kind, frames}")
     p.add_argument("--window", type=float, default=WINDOW_SECONDS, metavar="S",
                    help=f"seconds of motion per caption (default {WINDOW_SECONDS:g}; 0.4..10, the LLM's range)")
     p.add_argument("--step", type=float, metavar="S", help="seconds between windows (default: --window, no overlap)")
-    p.add_argument("--fps", type=float, metavar="F",
-                   help="frame rate of an image folder (default 30); for a video it overrides the file's rate")
-    p.add_argument("--width", type=int, default=640, metavar="PX",
-                   help="resize frames to this width before pose estimation (0 = full size; default 640)")
-    p.add_argument("--estimator", default="blazepose", help="pose estimator (default blazepose)")
     p.add_argument("--model", default="", help="motion LLM weights folder (default: the shipped models/weights/llm)")
     p.add_argument("--captioner", default="llm",
                    help="llm (default), or package.module:Name of a plug-in with caption(joints) and ask(joints, q)")
@@ -56,26 +51,17 @@ def format_line(d) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from motionllm.perception.behavior import CONFIDENCE_KIND, BehaviorDescriber, describe_frames, load_captioner
+    from motionllm.perception.cli import open_frame_source
     from motionllm.perception.pose import make_estimator
     from motionllm.perception.smoothing import SkeletonSmoother
-    from motionllm.perception.sources import FOLDER_FPS, ImageFolderSource, VideoFileSource
     from motionllm.perception.stage import PoseStage
 
     step = args.window if args.step is None else args.step
     if not step > 0:
         raise MotionLLMError(f"--step must be positive, got {step}")
-    if args.fps is not None and not args.fps > 0:
-        raise MotionLLMError(f"--fps must be positive, got {args.fps}")
-    if args.width < 0:
-        raise MotionLLMError(f"--width must not be negative, got {args.width}")
     if args.threads < 1:
         raise MotionLLMError(f"--threads must be at least 1, got {args.threads}")
-    if Path(args.input).is_dir():
-        source = ImageFolderSource(args.input, fps=None, width=args.width)
-        fps = args.fps or FOLDER_FPS
-    else:
-        source = VideoFileSource(args.input, fps=None, width=args.width)
-        fps = args.fps or source.native_fps
+    source, fps = open_frame_source(args)
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import torch
