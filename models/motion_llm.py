@@ -185,14 +185,29 @@ class MotionLanguageModel:
 
     def inbetween(self, start: np.ndarray, end: np.ndarray, seconds: float | None = None,
                   sampling: Sampling | None = None) -> np.ndarray:
-        """start, the generated transition, end (joints at 20 fps)."""
+        """start, the generated transition, end (joints at 20 fps).
+
+        Given as joints, start and end are one world frame, and the result is placed in it: the decoder only knows
+        root velocities, so the whole motion is moved onto the start and the transition bent to reach the end
+        (`anchor_transition`). Features (T, 263) carry no place in the world, so they get the motion as decoded.
+        """
+        from motionllm.motion.canonical import anchor_transition
+
         limit = int(round(self.config.max_motion_tokens * CONTEXT_FRACTION))
-        a, b = self.codes_of(start)[-limit:], self.codes_of(end)[:limit]
+        start_codes = self.codes_of(start)
+        a, b = start_codes[-limit:], self.codes_of(end)[:limit]
         n = self._tokens_for(seconds)
         instruction = (INBETWEEN_PROMPTS[0] if n is None else
                        INBETWEEN_TIMED_PROMPTS[0].format(seconds=seconds_text(n, self.config.tokens_per_second)))
         middle = self.answer([Example("inbetween", instruction, [a, b])], sampling, [n])[0]
-        return self.joints_of(np.concatenate([a, middle, b]))
+        joints = self.joints_of(np.concatenate([a, middle, b]))
+        if np.ndim(start) != 3 or np.ndim(end) != 3:
+            return joints
+        # The tokenizer drops a remainder of frames at the end, so the start's codes stop at its frame
+        # len(start_codes) * fpt - 1 (feature frame i is joint frame i); the end's codes begin at its frame 0.
+        fpt = self.config.frames_per_token
+        covered = np.asarray(start, dtype=np.float32)[: len(start_codes) * fpt]
+        return anchor_transition(joints, covered, end, len(a) * fpt, (len(a) + len(middle)) * fpt)
 
 
 def default_threads() -> None:

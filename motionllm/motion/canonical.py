@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from motionllm.errors import MotionFormatError
-from motionllm.motion.quaternion import qbetween, qrot
+from motionllm.errors import MotionFormatError, MotionLLMError
+from motionllm.motion.quaternion import qbetween, qrot, quat_about_y
 from motionllm.motion.skeleton import FPS, NUM_JOINTS, facing_directions
 
 
@@ -53,6 +53,73 @@ def face_z(joints: np.ndarray) -> np.ndarray:
     forward = facing_directions(out[:1])
     quat = qbetween(forward, np.array([[0.0, 0.0, 1.0]]))
     return qrot(np.broadcast_to(quat, out.shape[:-1] + (4,)), out)
+
+
+def _turn_between(body: np.ndarray, toward: np.ndarray) -> float:
+    """Signed turn about +Y, in (-pi, pi], that takes the facing of pose `body` (22, 3) to that of `toward`.
+
+    atan2 of the two horizontal facings rather than qbetween: the angle is scaled below, and qbetween has no
+    answer for bodies facing opposite ways."""
+    f, t = facing_directions(np.stack([body, toward]))
+    turn = float(np.arctan2(f[2] * t[0] - f[0] * t[2], f[0] * t[0] + f[2] * t[2]))
+    if not np.isfinite(turn):
+        raise MotionFormatError("cannot tell which way the body faces (hips and shoulders are degenerate)")
+    return turn
+
+
+def _turn_about_y(joints: np.ndarray, angles: np.ndarray, pivots: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per frame: turn joints (T, J, 3) by angles (T,) about the vertical through pivots (T, 3), then move the
+    pivot's x/z onto targets (T, 3). Heights are never touched (a turn about Y keeps y exactly)."""
+    xz = np.array([1.0, 0.0, 1.0])
+    local = joints - (pivots * xz)[:, None]
+    turns = np.broadcast_to(quat_about_y(angles)[:, None], local.shape[:-1] + (4,))
+    return qrot(turns, local) + (targets * xz)[:, None]
+
+
+def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray, gap_start: int,
+                      gap_end: int) -> np.ndarray:
+    """Place a generated in-between motion on its given start and end segments; (T, 22, 3) float32.
+
+    `generated` holds [start segment | transition | end segment], the transition in frames [gap_start, gap_end).
+    The last frame of `start` is generated frame gap_start - 1, the first frame of `end` is generated frame
+    gap_end (both (N >= 2, 22, 3), in one world frame). A decoder that integrates root velocities knows where
+    neither segment is, so the end lands wherever the transition drifted to. Here:
+      1. the whole motion moves rigidly (a turn about Y and an x/z shift) so frame gap_start - 1 has the root x/z
+         and the facing of start[-1];
+      2. the rigid correction C (turn d, x/z shift) that puts frame gap_end on end[0] applies in full from
+         gap_end on and is spread over the transition: frame k, at w = (k - gap_start + 1) / (gap_end -
+         gap_start + 1), turns by w * d about its own root r_k, and that root moves to (1 - w) r_k + w C(r_k).
+    Heights are never changed. If gap_end == T there is no end segment to place, and only step 1 applies.
+    """
+    generated = check_joints(generated, "generated motion")
+    start = check_joints(start, "in-between start")
+    end = check_joints(end, "in-between end")
+    frames = len(generated)
+    if not 0 < gap_start <= gap_end <= frames:
+        raise MotionLLMError(f"the transition must lie inside the generated motion with a frame before it: "
+                             f"need 0 < gap_start <= gap_end <= {frames}, got {gap_start} and {gap_end}")
+
+    def everywhere(value) -> np.ndarray:
+        return np.broadcast_to(value, (frames,) + np.shape(value))
+
+    pivot = generated[gap_start - 1, 0]
+    turn = _turn_between(generated[gap_start - 1], start[-1])
+    aligned = _turn_about_y(generated, everywhere(turn), everywhere(pivot), everywhere(start[-1, 0]))
+    if gap_end == frames:
+        return aligned.astype(np.float32)
+
+    # C(p) = R(d) (p - a) + e on x/z, with a the root at gap_end and e the root of end[0].
+    roots = aligned[:, 0]
+    d = _turn_between(aligned[gap_end], end[0])
+    corrected_roots = _turn_about_y(roots[:, None], everywhere(d), everywhere(roots[gap_end]),
+                                    everywhere(end[0, 0]))[:, 0]
+    # 0 up to frame gap_start - 1, rising by 1 / (gap_end - gap_start + 1) per frame, 1 from gap_end on.
+    weights = np.clip((np.arange(frames) - gap_start + 1) / (gap_end - gap_start + 1), 0.0, 1.0)
+    targets = (1 - weights)[:, None] * roots + weights[:, None] * corrected_roots
+    # Frame k becomes p -> R(w d)(p - r_k) + (1 - w) r_k + w C(r_k): the identity at w = 0, and moving by at most
+    # 1 / (gap_end - gap_start + 1) of the correction per frame, so no jump appears. At w = 1 it is C itself:
+    # R(d)(p - r_k) + C(r_k) = R(d)(p - r_k) + R(d)(r_k - a) + e = R(d)(p - a) + e = C(p).
+    return _turn_about_y(aligned, weights * d, roots, targets).astype(np.float32)
 
 
 def canonicalize(joints: np.ndarray, fps: float = FPS, what: str = "motion") -> np.ndarray:
