@@ -41,21 +41,25 @@ class PairedSplit:
 
 
 def load_paired_split(data: Path, split: str, cache_dir: Path, progress: bool = True) -> PairedSplit:
-    from motionllm.models.text_embedding import embed_texts
-
     ds = HumanML3DDataset(data, split, with_labels=False)
     clips = [s.features.astype(np.float32) for s in ds]
     texts = [[c.text for c in s.captions] for s in ds]
+    return PairedSplit(clips, texts, caption_embeddings(texts, split, cache_dir, progress))
+
+
+def caption_embeddings(texts: list[list[str]], split: str, cache_dir: Path, progress: bool = True) -> list[np.ndarray]:
+    """MiniLM embeddings (n_captions, 384) of each clip's captions, cached by the captions' hash."""
+    from motionllm.models.text_embedding import embed_texts
+
     flat = [t for group in texts for t in group]
     key = hashlib.sha256("\n".join(flat).encode()).hexdigest()[:16]
-    cache = cache_dir / f"minilm_{split}_{key}.npy"
+    cache = Path(cache_dir) / f"minilm_{split}_{key}.npy"
     if cache.is_file():
         vectors = np.load(cache)
     else:
         vectors = embed_texts(flat, progress=progress)
         save_npy(cache, vectors)
-    splits = np.cumsum([len(g) for g in texts])[:-1]
-    return PairedSplit(clips, texts, np.split(vectors, splits))
+    return np.split(vectors, np.cumsum([len(g) for g in texts])[:-1])
 
 
 def _batch(split: PairedSplit, idx: np.ndarray, rng: np.random.Generator):

@@ -13,7 +13,11 @@ plus <motion> / </motion> markers. What is learned, and why it is cheap enough t
   only ever contain motion tokens, a caption only text: decoding is valid by construction, and the loss never
   pays for 49k-way logits where 514 are possible.
 
-Saved as a folder: config.json, adapter/ (peft), motion_embeddings.safetensors (input rows, output head).
+Optionally (`reader` in the config) motion spans the model is shown are also read by a pretrained motion reader
+whose projected states are added to the codes' input rows (motion_reader.py says why).
+
+Saved as a folder: config.json, adapter/ (peft), motion_embeddings.safetensors (input rows, output head, and the
+reader with its projection when there is one).
 `merge_to_hf` writes a standalone Hugging Face model with the motion vocabulary for export.
 """
 from __future__ import annotations
@@ -27,6 +31,7 @@ import torch
 from torch import nn
 
 from motionllm.errors import MotionLLMError
+from motionllm.models.motion_reader import MotionReader, MotionReaderConfig
 
 MOTION_START, MOTION_END = "<motion>", "</motion>"
 SYSTEM_PROMPT = "You understand and generate human motion."
@@ -57,6 +62,7 @@ class MotionLLMConfig:
     train_motion_input: bool = True
     seed: int = 0
     base_vocab_size: int = 0           # filled in when built; checked when loaded
+    reader: dict | None = None         # a MotionReaderConfig (as a dict) when spans are also read by a reader
 
     @property
     def tokens_per_second(self) -> float:
@@ -97,7 +103,8 @@ def _decoder(causal_lm: nn.Module) -> nn.Module:
 class MotionLLM(nn.Module):
     """The LM (peft-wrapped) with its two heads. Pure tensors in, tensors out; no tokenizer here."""
 
-    def __init__(self, lm: nn.Module, config: MotionLLMConfig, motion_head: torch.Tensor, motion_input: torch.Tensor):
+    def __init__(self, lm: nn.Module, config: MotionLLMConfig, motion_head: torch.Tensor, motion_input: torch.Tensor,
+                 reader: MotionReader | None = None, reader_projection: torch.Tensor | None = None):
         super().__init__()
         self.lm, self.config = lm, config
         self.vocab = MotionVocabulary(config.base_vocab_size, config.num_codes)
@@ -105,6 +112,14 @@ class MotionLLM(nn.Module):
         # The motion rows of the input embeddings live here, not in the (frozen) embedding matrix, so that they
         # alone can be trained; the matrix's copy is kept equal for export (merge_to_hf).
         self.motion_input = nn.Parameter(motion_input.clone(), requires_grad=config.train_motion_input)
+        if (reader is None) != (config.reader is None):
+            raise MotionLLMError("the model config and the given motion reader disagree")
+        self.reader = reader
+        if reader is not None:
+            reader.requires_grad_(False)  # pretrained and kept: only its projection into the LM trains
+            if reader_projection is None:  # zero: a model given a fresh reader starts exactly where it was
+                reader_projection = torch.zeros(motion_input.shape[1], reader.config.state_dim)
+            self.reader_projection = nn.Parameter(reader_projection.clone())
 
     @property
     def decoder(self) -> nn.Module:
@@ -117,7 +132,33 @@ class MotionLLM(nn.Module):
         base = self.vocab.base
         text = self.lm.get_input_embeddings()(input_ids.clamp(max=base - 1))
         motion = self.motion_input[(input_ids - base).clamp(min=0)]
-        return torch.where((input_ids >= base)[..., None], motion, text)
+        rows = torch.where((input_ids >= base)[..., None], motion, text)
+        return rows if self.reader is None else rows + self.read(input_ids)
+
+    def read(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """The projected reader states at the codes of every *closed* span (<motion> ... </motion>) in input_ids,
+        zero elsewhere. Only motions the model is shown are closed in its input: a span it writes is open while
+        it is written (its </motion> is the last thing predicted, never an input), so decoding stays causal."""
+        from motionllm.models.motion_reader import pad_codes
+
+        out = torch.zeros(*input_ids.shape, self.reader_projection.shape[0])
+        spans = []  # (row, first code position, end position)
+        for b, row in enumerate(input_ids.tolist()):
+            start = None
+            for t, token in enumerate(row):
+                if token == self.vocab.start_id:
+                    start = t
+                elif token == self.vocab.end_id and start is not None:
+                    if t > start + 1:
+                        spans.append((b, start + 1, t))
+                    start = None
+        if not spans:
+            return out
+        codes, lengths = pad_codes([input_ids[b, s:e] - self.vocab.base for b, s, e in spans])
+        states = self.reader.states(codes, lengths) @ self.reader_projection.T
+        for i, (b, s, e) in enumerate(spans):
+            out[b, s:e] = states[i, : e - s]
+        return out
 
     def hidden(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, use_cache=False):
         return self.decoder(inputs_embeds=self.embed(input_ids), attention_mask=attention_mask,
@@ -276,9 +317,11 @@ def initial_motion_embeddings(codebook: torch.Tensor, text_embedding: torch.Tens
     return rows / rows.norm(dim=1, keepdim=True) * text_embedding.norm(dim=1).mean()
 
 
-def build_model(config: MotionLLMConfig, codebook: torch.Tensor):
-    """A fresh, trainable MotionLLM and its extended HF tokenizer."""
+def build_model(config: MotionLLMConfig, codebook: torch.Tensor, reader: MotionReader | None = None):
+    """A fresh, trainable MotionLLM and its extended HF tokenizer; `reader`: a pretrained motion reader to add."""
     from peft import LoraConfig, get_peft_model
+
+    config.reader = asdict(reader.config) if reader is not None else None
 
     torch.manual_seed(config.seed)
     lm, tokenizer = _load_base(config)
@@ -290,10 +333,11 @@ def build_model(config: MotionLLMConfig, codebook: torch.Tensor):
     lm = get_peft_model(lm, lora)
     # The motion head starts at zero (uniform over the motion vocabulary): rows copied from the input embeddings
     # give logits in the hundreds against the final hidden states and a first loss of ~14 instead of ln(514).
-    return MotionLLM(lm, config, torch.zeros_like(motion_input), motion_input), tokenizer
+    return MotionLLM(lm, config, torch.zeros_like(motion_input), motion_input, reader), tokenizer
 
 
 CONFIG_FILE, ADAPTER_DIR, EMBEDDINGS_FILE = "config.json", "adapter", "motion_embeddings.safetensors"
+READER_SIDECAR = "motion_reader.safetensors"  # in an export: the reader and its projection into the LM
 
 
 def save_model(model: MotionLLM, directory: Path) -> None:
@@ -320,9 +364,12 @@ def save_model(model: MotionLLM, directory: Path) -> None:
         (directory / ADAPTER_DIR).rename(old)
     tmp_adapter.rename(directory / ADAPTER_DIR)
     shutil.rmtree(old, ignore_errors=True)
+    tensors = {"input": model.motion_input, "output": model.motion_head}
+    if model.reader is not None:
+        tensors["reader_projection"] = model.reader_projection
+        tensors.update({f"reader.{k}": v for k, v in model.reader.state_dict().items()})
     with atomic_path(directory / EMBEDDINGS_FILE) as tmp:
-        save_file({"input": model.motion_input.detach().contiguous(),
-                   "output": model.motion_head.detach().contiguous()}, str(tmp))
+        save_file({k: v.detach().contiguous() for k, v in tensors.items()}, str(tmp))
     with atomic_path(directory / CONFIG_FILE) as tmp:
         tmp.write_text(json.dumps(asdict(model.config), indent=2))
 
@@ -339,7 +386,8 @@ def load_model(directory: Path, base_model: str | None = None, merge_lora: bool 
     try:
         tensors = load_file(str(directory / EMBEDDINGS_FILE))
         motion_input, motion_head = tensors["input"], tensors["output"]
-    except (OSError, ValueError, TypeError, KeyError, SafetensorError) as exc:
+        reader = _saved_reader(config, tensors)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError, SafetensorError) as exc:
         raise MotionLLMError(f"cannot load the motion LLM from {directory}: {exc}") from None
     if base_model is not None:
         config.base_model = str(base_model)
@@ -354,9 +402,19 @@ def load_model(directory: Path, base_model: str | None = None, merge_lora: bool 
         raise MotionLLMError(f"cannot load the LoRA adapter from {directory / ADAPTER_DIR}: {exc}") from None
     if merge_lora:
         lm = lm.merge_and_unload()
-    model = MotionLLM(lm, config, motion_head, motion_input)
+    model = MotionLLM(lm, config, motion_head, motion_input, reader, tensors.get("reader_projection"))
     model.requires_grad_(False)
     return model.eval(), tokenizer
+
+
+def _saved_reader(config: MotionLLMConfig, tensors: dict) -> MotionReader | None:
+    """The motion reader stored with a model's motion embeddings (None for a model without one)."""
+    if config.reader is None:
+        return None
+    state = {k.removeprefix("reader."): v for k, v in tensors.items() if k.startswith("reader.")}
+    reader = MotionReader(MotionReaderConfig(**config.reader), state["codebook"])
+    reader.load_state_dict(state)
+    return reader
 
 
 def read_config(directory: Path) -> MotionLLMConfig:
@@ -391,6 +449,11 @@ def init_from_trained(model: MotionLLM, directory: Path) -> None:
     with torch.no_grad():
         model.motion_input.copy_(tensors["input"])
         model.motion_head.copy_(tensors["output"])
+        # A source with a reader passes it on; a source without one leaves this model's (new) reader as built.
+        if model.reader is not None and "reader_projection" in tensors:
+            model.reader_projection.copy_(tensors["reader_projection"])
+            model.reader.load_state_dict({k.removeprefix("reader."): v for k, v in tensors.items()
+                                          if k.startswith("reader.")})
 
 
 def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
@@ -414,8 +477,17 @@ def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     lm.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    (tmp / "motionllm.json").write_text(json.dumps({**asdict(model.config), "motion_start_id": vocab.start_id,
-                                                    "motion_end_id": vocab.end_id}, indent=2))
+    info = {**asdict(model.config), "motion_start_id": vocab.start_id, "motion_end_id": vocab.end_id}
+    if model.reader is not None:
+        # A HF model has no place for the reader: it travels beside it, and a runtime adds its projected states
+        # to the input embeddings of shown spans' codes (MotionLLM.read) and passes inputs_embeds.
+        from safetensors.torch import save_file
+
+        save_file({"reader_projection": model.reader_projection.detach().contiguous(),
+                   **{f"reader.{k}": v.contiguous() for k, v in model.reader.state_dict().items()}},
+                  str(tmp / READER_SIDECAR))
+        info["reader_file"] = READER_SIDECAR
+    (tmp / "motionllm.json").write_text(json.dumps(info, indent=2))
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
 

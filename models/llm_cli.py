@@ -82,8 +82,10 @@ def add_export_parser(subparsers) -> None:
     p = sub.add_parser("llm", help="merge the LoRA adapter into a standalone Hugging Face model",
                        description="Merge the adapter into the base weights and write a Hugging Face causal LM whose "
                                    "vocabulary includes the motion tokens (untied output head with the trained motion "
-                                   "rows), plus motionllm.json with the token ids. Loadable with "
-                                   "AutoModelForCausalLM.from_pretrained; the input for ONNX/TensorRT export.")
+                                   "rows), plus motionllm.json with the token ids, and motion_reader.safetensors for "
+                                   "a model with a motion reader (a runtime adds its states to the input embeddings "
+                                   "of shown motion codes). Loadable with AutoModelForCausalLM.from_pretrained; the "
+                                   "input for ONNX/TensorRT export.")
     p.add_argument("out", type=Path, help="output folder")
     _add_model_options(p)
     p.set_defaults(func=run_export_llm)

@@ -22,6 +22,7 @@ from motionllm.errors import MotionLLMError
 from motionllm.fileio import atomic_path
 from motionllm.models.checkpoint import load_train_state, save_train_state
 from motionllm.models.llm import MotionLLMConfig, build_model, init_from_trained, read_config, save_model
+from motionllm.models.motion_reader import MotionReader
 from motionllm.models.llm_tasks import DEFAULT_TASK_WEIGHTS, TASKS, ChatFormat, Clip, Example, make_example
 from motionllm.models.vqvae import MotionTokenizer
 
@@ -44,6 +45,7 @@ class LLMTrainConfig:
     seed: int = 0
     threads: int = 0
     init_from: str | None = None   # a trained model folder to start from (its LoRA layout is used)
+    motion_reader: str | None = None  # a pretrained motion reader folder (`motionllm train reader`) to add
     model: MotionLLMConfig = field(default_factory=MotionLLMConfig)
 
 
@@ -334,14 +336,22 @@ def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, e
     real_val = _real_features(val, data, "val")
     evaluator = Evaluator.load(evaluator_dir) if evaluator_dir is not None else None
 
-    model, hf_tokenizer = build_model(mcfg, motion_tokenizer.model.quantizer.codebook.detach().clone())
+    codebook = motion_tokenizer.model.quantizer.codebook.detach().clone()
+    reader = None
+    if cfg.motion_reader is not None:
+        reader = MotionReader.load(Path(cfg.motion_reader))
+        if reader.codebook.shape != codebook.shape or not torch.equal(reader.codebook, codebook):
+            raise MotionLLMError(f"the motion reader in {cfg.motion_reader} was trained on another motion tokenizer")
+    model, hf_tokenizer = build_model(mcfg, codebook, reader)
     if cfg.init_from is not None:
         init_from_trained(model, Path(cfg.init_from))
     lm = MotionLanguageModel(model, hf_tokenizer, motion_tokenizer)
     view = TrainableView(model.trainable())
+    from_zero = {"motion_head", "reader_projection"}  # these start at zero and have further to go than the adapters
     optimiser = torch.optim.AdamW([
-        {"params": [p for n, p in model.trainable().items() if n != "motion_head"], "scale": 1.0},
-        {"params": [model.motion_head], "scale": cfg.head_lr_scale}], lr=cfg.lr, weight_decay=0.0)
+        {"params": [p for n, p in model.trainable().items() if n not in from_zero], "scale": 1.0},
+        {"params": [p for n, p in model.trainable().items() if n in from_zero], "scale": cfg.head_lr_scale}],
+        lr=cfg.lr, weight_decay=0.0)
     state_path = out / TRAIN_STATE
     step, history = 0, []
     if resume and state_path.is_file():

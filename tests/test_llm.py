@@ -343,3 +343,90 @@ def test_train_llm_refuses_bad_task_options(arguments, message, tmp_path, capsys
     assert main(["train", "llm", "--out", str(tmp_path / "out"), *arguments]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- the motion reader
+
+def _tiny_reader(codebook):
+    from motionllm.models.motion_reader import MotionReader, MotionReaderConfig
+
+    torch.manual_seed(0)
+    return MotionReader(MotionReaderConfig(num_codes=NUM_CODES, code_dim=codebook.shape[1], hidden=8, embed_dim=16),
+                        codebook)
+
+
+@pytest.fixture
+def read_model(tiny_base):
+    codebook = torch.randn(NUM_CODES, 32, generator=torch.Generator().manual_seed(0))
+    model, tokenizer = build_model(_config(tiny_base), codebook, _tiny_reader(codebook))
+    with torch.no_grad():
+        model.reader_projection.normal_(0, 1.0)  # a trained projection is not zero
+    return model, tokenizer
+
+
+def test_the_reader_reads_the_motions_shown_and_never_the_one_being_written(read_model):
+    model, tokenizer = read_model
+    chat = ChatFormat(tokenizer, model.vocab)
+    example = make_example("inbetween", _clip(20), np.random.default_rng(0), 5.0)
+    ids, targets, _ = chat.training_ids(example)
+    ids = torch.tensor([ids])
+    read = model.read(ids)[0].norm(dim=-1) > 0
+    vocab = model.vocab
+    starts = (ids[0] == vocab.start_id).nonzero().flatten().tolist()
+    ends = (ids[0] == vocab.end_id).nonzero().flatten().tolist()
+    assert len(starts) == 3 and len(ends) == 2  # two given spans, closed; the answer's span open
+    shown = torch.zeros_like(read)
+    for s, e in zip(starts, ends):
+        shown[s + 1: e] = True
+    assert torch.equal(read, shown)  # exactly the codes of the shown spans: not markers, text or the answer
+    # Causality: what the model reads does not depend on the answer it is trained to write.
+    changed = ids.clone()
+    changed[0, starts[2] + 1:] = vocab.base + (changed[0, starts[2] + 1:] - vocab.base + 1) % NUM_CODES
+    assert torch.equal(model.embed(ids)[0, : starts[2] + 1], model.embed(changed)[0, : starts[2] + 1])
+    # ... and it does depend on the motions shown, through the whole span (bidirectional).
+    other = ids.clone()
+    other[0, ends[0] - 1] = vocab.base + (int(ids[0, ends[0] - 1]) - vocab.base + 1) % NUM_CODES
+    assert not torch.allclose(model.read(ids)[0, starts[0] + 1], model.read(other)[0, starts[0] + 1])
+
+
+def test_a_model_given_a_fresh_reader_starts_where_it_was(tiny_model, tiny_base, tmp_path):
+    trained, _ = tiny_model
+    with torch.no_grad():
+        for p in trained.trainable().values():
+            p.add_(torch.randn_like(p) * 0.1)
+    save_model(trained, tmp_path / "llm")
+    codebook = torch.randn(NUM_CODES, 32, generator=torch.Generator().manual_seed(0))
+    with_reader, _ = build_model(_config(tiny_base), codebook, _tiny_reader(codebook))
+    init_from_trained(with_reader, tmp_path / "llm")
+    ids = torch.tensor([[1, 2, with_reader.vocab.start_id, with_reader.vocab.base + 7, with_reader.vocab.base + 9,
+                         with_reader.vocab.end_id, 3]])
+    trained.eval(), with_reader.eval()
+    assert torch.allclose(with_reader.hidden(ids).last_hidden_state, trained.hidden(ids).last_hidden_state, atol=1e-6)
+    trainable = with_reader.trainable()
+    assert "reader_projection" in trainable and not any(n.startswith("reader.") for n in trainable)
+
+
+def test_a_model_with_a_reader_round_trips_and_exports_it_beside_the_hf_model(read_model, tmp_path):
+    from motionllm.models.llm import merge_to_hf
+
+    model, tokenizer = read_model
+    chat = ChatFormat(tokenizer, model.vocab)
+    model.eval()
+    with torch.no_grad():
+        model.motion_head.normal_(0, 1.0)
+    prompts = [chat.generation_prompt(Example("predict", "Continue: \x00motion0\x00", [np.arange(n) * 7 % NUM_CODES]))
+               for n in (6, 11)]
+    before = model.decode(prompts, "motion", lengths=[5, 5])
+    assert before == [model.decode([p], "motion", lengths=[5])[0] for p in prompts]  # batching keeps rows apart
+    save_model(model, tmp_path / "llm")
+    loaded, _ = load_model(tmp_path / "llm", merge_lora=True)
+    assert loaded.config.reader == model.config.reader
+    assert torch.equal(loaded.reader_projection, model.reader_projection)
+    assert loaded.decode(prompts, "motion", lengths=[5, 5]) == before
+    merge_to_hf(model, tokenizer, tmp_path / "merged")
+    info = json.loads((tmp_path / "merged" / "motionllm.json").read_text())
+    from safetensors.torch import load_file
+
+    sidecar = load_file(str(tmp_path / "merged" / info["reader_file"]))
+    assert torch.equal(sidecar["reader_projection"], model.reader_projection)
+    assert torch.equal(sidecar["reader.gru.weight_hh_l0"], model.reader.gru.weight_hh_l0)

@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from motionllm.cli import main
+from motionllm.errors import MotionLLMError
 from motionllm.motion.dataset import Caption, feature_statistics, write_split, write_texts
 from motionllm.motion.features import features_to_joints, joints_to_features
 from motionllm.motion.quaternion import qrot, quat_about_y
@@ -81,6 +83,32 @@ def test_train_evaluator_and_score_real_split(tiny_dataset, tmp_path, capsys):
     assert {"R@1", "R@2", "R@3", "FID", "MM-Dist", "Diversity"} <= set(real)
     assert real["FID"]["mean"] < 1e-3 < rows["Noisy motion (1 std)"]["FID"]["mean"]
     assert real["R@1"]["mean"] <= real["R@2"]["mean"] <= real["R@3"]["mean"]
+
+
+def test_train_reader_on_motion_tokens(tiny_dataset, tmp_path, capsys):
+    from motionllm.models.motion_reader import MotionReader, pad_codes
+
+    tokenizer = tmp_path / "tok"
+    assert main(["train", "tokenizer", "--data", str(tiny_dataset), "--out", str(tokenizer), "--steps", "2",
+                 "--batch-size", "8", "--width", "32"]) == 0
+    out = tmp_path / "reader"
+    base = ["train", "reader", "--data", str(tiny_dataset), "--out", str(out), "--tokenizer", str(tokenizer),
+            "--steps", "4"]
+    capsys.readouterr()
+    assert main(base) == 2  # 32 train clips cannot fill the default batch of 128: refused, nothing written
+    assert "too few clips" in capsys.readouterr().err and not (out / "reader.safetensors").exists()
+    assert main(base[:-1] + ["0"]) == 2
+    assert main(base + ["--batch-size", "16"]) == 0
+    history = json.loads((out / "reader_history.json").read_text())["history"]
+    assert history[-1]["step"] == 4 and 0 <= history[-1]["val_R@3"] <= 1
+    reader = MotionReader.load(out)
+    codes, lengths = pad_codes([np.array([1, 2, 3]), np.array([4, 5])])
+    with torch.no_grad():
+        states = reader.states(codes, lengths)
+    assert states.shape == (2, 3, reader.config.state_dim) and float(states[1, 2].abs().max()) == 0.0  # padding
+    (out / "reader.safetensors").write_bytes(b"corrupt")
+    with pytest.raises(MotionLLMError, match="cannot load the motion reader"):
+        MotionReader.load(out)
 
 
 def test_eval_m2t_scores_a_results_file(tiny_dataset, tmp_path, capsys):
