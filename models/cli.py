@@ -39,8 +39,9 @@ def add_parser(subparsers) -> None:
     p = train_sub.add_parser("reader", help="pretrain the motion reader the LLM reads motion spans through",
                              description="Pretrain the motion reader (a bidirectional GRU over motion tokens) "
                                          "contrastively against caption embeddings on the train split; the best "
-                                         "val R-precision is kept. About 5 min on a 2-core CPU. Use it with "
-                                         "`train llm --motion-reader DIR`.")
+                                         "val R-precision is kept. About 5 min on a 2-core CPU, plus about 15 min the "
+                                         "first time to embed the captions with MiniLM (cached in OUT/cache). Use it "
+                                         "with `train llm --motion-reader DIR`.")
     p.add_argument("--data", type=Path, default=DEFAULT_CORPUS, help="HumanML3D-format folder (default: data/corpus)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--tokenizer", type=Path, default=shipped("tokenizer"), help="motion tokenizer folder")

@@ -225,7 +225,7 @@ def completion_scores(lm, clips: list[Clip], real: dict[str, np.ndarray], tasks:
     Prediction continues from the first 20% (the true length is requested, so the frames line up); the baseline
     extrapolates every joint at its last velocity. In-betweening fills the middle 60%; the baseline interpolates
     linearly between the last given frame and the first frame after the gap; the model's transition is anchored to
-    the given segments likewise (`anchor_transition`: moved onto the start, bent to reach the end). Errors are over
+    the given segments likewise (`anchor_transition`: placed on the start, bent to reach the end). Errors are over
     the generated frames only, in the global frame of the real motion (root trajectory included).
     """
     from motionllm.models.llm_tasks import CONTEXT_FRACTION, INBETWEEN_PROMPTS, PREDICT_PROMPTS
@@ -257,7 +257,7 @@ def completion_scores(lm, clips: list[Clip], real: dict[str, np.ndarray], tasks:
             n = min(len(generated), len(joints))
             b = min(b, n)
             if task == "inbetween":  # the same given segments as the linear baseline, real start and end
-                generated = anchor_transition(generated, joints[:a], joints[b:], a, b)
+                generated = anchor_transition(generated[: len(joints)], joints[:a], joints[b:], a, b)
             err = np.linalg.norm(generated[a:b] - joints[a:b], axis=-1).mean(-1) * 1000
             baseline = (constant_velocity(joints[:a], b - a) if task == "predict"
                         else linear_bridge(joints[a - 1], joints[b] if b < len(joints) else joints[-1], b - a))

@@ -187,9 +187,10 @@ class MotionLanguageModel:
                   sampling: Sampling | None = None) -> np.ndarray:
         """start, the generated transition, end (joints at 20 fps).
 
-        Given as joints, start and end are one world frame, and the result is placed in it: the decoder only knows
-        root velocities, so the whole motion is moved onto the start and the transition bent to reach the end
-        (`anchor_transition`). Features (T, 263) carry no place in the world, so they get the motion as decoded.
+        Given as joints, start and end are one world frame, and the result is placed in it: the given frames with
+        the generated transition between them, moved onto the start and bent to reach the end (the decoder only
+        knows root velocities; `anchor_transition`). Features (T, 263) carry no place in the world, so they get
+        the motion as decoded.
         """
         from motionllm.motion.canonical import anchor_transition
 

@@ -57,11 +57,18 @@ def test_recovers_the_given_segments_of_a_moved_and_drifted_copy():
     np.testing.assert_allclose(out[GAP_END:], truth[GAP_END:], atol=1e-5)
 
 
-def test_only_the_last_start_frame_and_the_first_end_frame_place_the_motion():
+def test_the_given_segments_come_back_and_only_their_seam_frames_place_the_transition():
     truth = walk()
     generated = moved(truth, -0.9, (1.0, 2.0)).astype(np.float32)
-    out = anchor_transition(generated, truth[GAP_START - 5:GAP_START], truth[GAP_END:GAP_END + 3], GAP_START, GAP_END)
-    np.testing.assert_allclose(out, truth, atol=1e-5)
+    start, end = truth[:GAP_START].copy(), truth[GAP_END:].copy()
+    start[:-1] += [0.3, 0.1, -0.2]  # frames away from the seams: returned as given, but they place nothing
+    end[1:] -= [0.1, 0.2, 0.4]
+
+    out = anchor_transition(generated, start, end, GAP_START, GAP_END)
+
+    np.testing.assert_allclose(out[:GAP_START], start, atol=1e-6)
+    np.testing.assert_allclose(out[GAP_END:], end, atol=1e-6)
+    np.testing.assert_allclose(out[GAP_START:GAP_END], truth[GAP_START:GAP_END], atol=1e-5)
 
 
 def test_the_correction_is_spread_over_the_transition_without_jumps():
@@ -92,16 +99,27 @@ def test_a_turned_end_is_reached_smoothly_in_heading():
     assert turns.max() <= given_turns.max() + 0.8 / (GAP_END - GAP_START + 1) + 1e-4
 
 
-def test_heights_never_change():
+def test_heights_change_only_to_meet_the_given_frames():
     truth = walk()
     generated = moved(truth, 1.3, (-2.0, 0.5)).astype(np.float32)
-    start = truth[:GAP_START] + [0.0, 0.3, 0.0]  # the given segments stand higher: that must not lift the motion
+    start = truth[:GAP_START] + [0.0, 0.3, 0.0]  # the given segments stand higher / lower than the decoded ones
     end = moved(truth[GAP_END:], 0.2, (0.4, 0.1)) + [0.0, -0.2, 0.0]
 
     out = anchor_transition(generated, start, end, GAP_START, GAP_END)
 
-    np.testing.assert_array_equal(out[..., 1], generated[..., 1])
+    w = ((np.arange(GAP_START, GAP_END) - GAP_START + 1) / (GAP_END - GAP_START + 1))[:, None]
+    # Turns about Y keep heights; only the blend toward the given seam frames moves them.
+    expected = generated[GAP_START:GAP_END, :, 1] + 0.3 * (1 - w) - 0.2 * w
+    np.testing.assert_allclose(out[GAP_START:GAP_END, :, 1], expected, atol=1e-5)
     assert np.abs(out[..., [0, 2]] - generated[..., [0, 2]]).max() > 0.5, "the motion was moved in x/z"
+
+
+def test_a_pose_error_of_the_decoder_is_blended_out_at_the_seams():
+    truth = walk()
+    generated = truth.copy()
+    generated[:, 20:22] += [0.0, 0.1, 0.05]  # the decoded hands sit 10 cm too high and 5 cm off, all along
+    out = anchor_transition(generated.astype(np.float32), truth[:GAP_START], truth[GAP_END:], GAP_START, GAP_END)
+    np.testing.assert_allclose(out, truth, atol=1e-5)
 
 
 def test_a_motion_already_on_its_segments_is_unchanged():
@@ -110,17 +128,15 @@ def test_a_motion_already_on_its_segments_is_unchanged():
     np.testing.assert_allclose(out, generated, atol=1e-5)
 
 
-def test_an_empty_transition_and_a_missing_end_segment():
+def test_an_empty_transition_joins_the_segments():
     truth = walk()
     generated = moved(truth, 0.4, (1.0, 1.0)).astype(np.float32)
     out = anchor_transition(generated, truth[:GAP_START], truth[GAP_START:], GAP_START, GAP_START)
     np.testing.assert_allclose(out, truth, atol=1e-5)
-    out = anchor_transition(generated, truth[:GAP_START], truth[-2:], GAP_START, FRAMES)  # no end segment: step 1 only
-    np.testing.assert_allclose(out, truth, atol=1e-5)
 
 
-@pytest.mark.parametrize("case", ["nan", "generated shape", "start shape", "short end", "gap at 0", "gap reversed",
-                                  "gap past the end"])
+@pytest.mark.parametrize("case", ["nan", "generated shape", "start shape", "short end", "short start", "gap at 0",
+                                  "gap reversed", "gap past the end", "no end segment"])
 def test_bad_input_is_refused(case):
     generated = walk().astype(np.float32)
     start, end = generated[:GAP_START], generated[GAP_END:]
@@ -133,12 +149,16 @@ def test_bad_input_is_refused(case):
     elif case == "start shape":
         start = start.reshape(len(start), -1)
     elif case == "short end":
-        end = end[:0]
+        end = end[:-1]
+    elif case == "short start":
+        start = start[1:]
     elif case == "gap at 0":
         gap_start = 0
     elif case == "gap reversed":
         gap_start, gap_end = GAP_END, GAP_START
-    else:
+    elif case == "gap past the end":
         gap_end = FRAMES + 1
+    else:
+        gap_end = FRAMES
     with pytest.raises(MotionLLMError):
         anchor_transition(generated, start, end, gap_start, gap_end)

@@ -78,26 +78,31 @@ def _turn_about_y(joints: np.ndarray, angles: np.ndarray, pivots: np.ndarray, ta
 
 def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray, gap_start: int,
                       gap_end: int) -> np.ndarray:
-    """Place a generated in-between motion on its given start and end segments; (T, 22, 3) float32.
+    """A generated in-between motion joined to its given segments: (T, 22, 3) float32, the last gap_start frames
+    of `start`, the generated transition (frames [gap_start, gap_end)), then the first T - gap_end frames of `end`.
 
-    `generated` holds [start segment | transition | end segment], the transition in frames [gap_start, gap_end).
-    The last frame of `start` is generated frame gap_start - 1, the first frame of `end` is generated frame
-    gap_end (both (N >= 2, 22, 3), in one world frame). A decoder that integrates root velocities knows where
-    neither segment is, so the end lands wherever the transition drifted to. Here:
+    `generated` holds [start segment | transition | end segment] as decoded; its frame gap_start - 1 stands for
+    start[-1] and its frame gap_end for end[0] (start and end in one world frame). A decoder that integrates root
+    velocities knows where neither segment is, so its end lands wherever the transition drifted to. Here:
       1. the whole motion moves rigidly (a turn about Y and an x/z shift) so frame gap_start - 1 has the root x/z
          and the facing of start[-1];
-      2. the rigid correction C (turn d, x/z shift) that puts frame gap_end on end[0] applies in full from
-         gap_end on and is spread over the transition: frame k, at w = (k - gap_start + 1) / (gap_end -
-         gap_start + 1), turns by w * d about its own root r_k, and that root moves to (1 - w) r_k + w C(r_k).
-    Heights are never changed. If gap_end == T there is no end segment to place, and only step 1 applies.
+      2. the rigid correction C (turn d, x/z shift) that puts frame gap_end on end[0] is spread over the
+         transition: frame k, at w = (k - gap_start + 1) / (gap_end - gap_start + 1), turns by w * d about its
+         own root r_k, and that root moves to (1 - w) r_k + w C(r_k);
+      3. what still differs at the seams (the decoded pose against the given one, heights included) is blended
+         out the same way: frame k moves by (1 - w) (start[-1] - frame gap_start - 1) + w (end[0] - frame gap_end),
+         so the transition leaves the given start and reaches the given end without a jump.
     """
     generated = check_joints(generated, "generated motion")
     start = check_joints(start, "in-between start")
     end = check_joints(end, "in-between end")
     frames = len(generated)
-    if not 0 < gap_start <= gap_end <= frames:
-        raise MotionLLMError(f"the transition must lie inside the generated motion with a frame before it: "
-                             f"need 0 < gap_start <= gap_end <= {frames}, got {gap_start} and {gap_end}")
+    if not 0 < gap_start <= gap_end < frames:
+        raise MotionLLMError(f"the transition must lie inside the generated motion with a frame on each side: "
+                             f"need 0 < gap_start <= gap_end < {frames}, got {gap_start} and {gap_end}")
+    if len(start) < gap_start or len(end) < frames - gap_end:
+        raise MotionLLMError(f"the given segments are shorter than the generated ones: start {len(start)} frames "
+                             f"for {gap_start}, end {len(end)} for {frames - gap_end}")
 
     def everywhere(value) -> np.ndarray:
         return np.broadcast_to(value, (frames,) + np.shape(value))
@@ -105,8 +110,6 @@ def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray,
     pivot = generated[gap_start - 1, 0]
     turn = _turn_between(generated[gap_start - 1], start[-1])
     aligned = _turn_about_y(generated, everywhere(turn), everywhere(pivot), everywhere(start[-1, 0]))
-    if gap_end == frames:
-        return aligned.astype(np.float32)
 
     # C(p) = R(d) (p - a) + e on x/z, with a the root at gap_end and e the root of end[0].
     roots = aligned[:, 0]
@@ -119,7 +122,11 @@ def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray,
     # Frame k becomes p -> R(w d)(p - r_k) + (1 - w) r_k + w C(r_k): the identity at w = 0, and moving by at most
     # 1 / (gap_end - gap_start + 1) of the correction per frame, so no jump appears. At w = 1 it is C itself:
     # R(d)(p - r_k) + C(r_k) = R(d)(p - r_k) + R(d)(r_k - a) + e = R(d)(p - a) + e = C(p).
-    return _turn_about_y(aligned, weights * d, roots, targets).astype(np.float32)
+    placed = _turn_about_y(aligned, weights * d, roots, targets)
+    w = weights[gap_start:gap_end, None, None]
+    transition = (placed[gap_start:gap_end] + (1 - w) * (start[-1] - placed[gap_start - 1])
+                  + w * (end[0] - placed[gap_end]))
+    return np.concatenate([start[len(start) - gap_start:], transition, end[: frames - gap_end]]).astype(np.float32)
 
 
 def canonicalize(joints: np.ndarray, fps: float = FPS, what: str = "motion") -> np.ndarray:
