@@ -100,9 +100,14 @@ def test_prediction_and_inbetween_keep_their_context(lm, fresh_clips):
     assert len(predicted) == context + 40 and np.all(np.isfinite(predicted))
     # the context is reproduced (through the tokenizer) before the prediction starts
     assert np.linalg.norm(predicted[:context] - joints[:context], axis=-1).mean() < 0.1
-    ends = (len(lm.codes_of(joints[:20])) + len(lm.codes_of(joints[-20:]))) * fpt
+    shown_start, shown_end = len(lm.codes_of(joints[:20])) * fpt, len(lm.codes_of(joints[-20:])) * fpt
     between = lm.inbetween(joints[:20], joints[-20:], seconds=3.0)
-    assert len(between) == ends + 60 and np.all(np.isfinite(between))
+    assert len(between) == shown_start + 60 + shown_end and np.all(np.isfinite(between))
+    # the given frames come back where they were, and the transition joins them without a jump
+    np.testing.assert_allclose(between[:shown_start], joints[:shown_start], atol=1e-5)
+    np.testing.assert_allclose(between[-shown_end:], joints[-20:][:shown_end], atol=1e-5)
+    steps = np.linalg.norm(np.diff(between, axis=0), axis=-1).mean(-1)
+    assert steps[shown_start - 1] < 0.1 and steps[-shown_end - 1] < 0.1  # metres per frame, mean over joints
 
 
 def test_long_motions_are_described_in_windows(lm, fresh_clips):
