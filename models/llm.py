@@ -364,10 +364,7 @@ def save_model(model: MotionLLM, directory: Path) -> None:
         (directory / ADAPTER_DIR).rename(old)
     tmp_adapter.rename(directory / ADAPTER_DIR)
     shutil.rmtree(old, ignore_errors=True)
-    tensors = {"input": model.motion_input, "output": model.motion_head}
-    if model.reader is not None:
-        tensors["reader_projection"] = model.reader_projection
-        tensors.update({f"reader.{k}": v for k, v in model.reader.state_dict().items()})
+    tensors = {"input": model.motion_input, "output": model.motion_head, **_reader_tensors(model)}
     with atomic_path(directory / EMBEDDINGS_FILE) as tmp:
         save_file({k: v.detach().contiguous() for k, v in tensors.items()}, str(tmp))
     with atomic_path(directory / CONFIG_FILE) as tmp:
@@ -407,6 +404,14 @@ def load_model(directory: Path, base_model: str | None = None, merge_lora: bool 
     return model.eval(), tokenizer
 
 
+def _reader_tensors(model: MotionLLM) -> dict[str, torch.Tensor]:
+    """The reader and its projection as flat tensors ("reader_projection", "reader.*"); none without a reader."""
+    if model.reader is None:
+        return {}
+    return {"reader_projection": model.reader_projection,
+            **{f"reader.{k}": v for k, v in model.reader.state_dict().items()}}
+
+
 def _saved_reader(config: MotionLLMConfig, tensors: dict) -> MotionReader | None:
     """The motion reader stored with a model's motion embeddings (None for a model without one)."""
     if config.reader is None:
@@ -415,6 +420,20 @@ def _saved_reader(config: MotionLLMConfig, tensors: dict) -> MotionReader | None
     reader = MotionReader(MotionReaderConfig(**config.reader), state["codebook"])
     reader.load_state_dict(state)
     return reader
+
+
+def load_saved_reader(directory: Path) -> MotionReader | None:
+    """The motion reader inside a trained model folder, or None: training that starts from that model keeps it."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    config = read_config(directory)
+    if config.reader is None:
+        return None
+    try:
+        return _saved_reader(config, load_file(str(Path(directory) / EMBEDDINGS_FILE)))
+    except (OSError, KeyError, RuntimeError, SafetensorError) as exc:
+        raise MotionLLMError(f"cannot load the motion reader of {directory}: {exc}") from None
 
 
 def read_config(directory: Path) -> MotionLLMConfig:
@@ -450,7 +469,10 @@ def init_from_trained(model: MotionLLM, directory: Path) -> None:
         model.motion_input.copy_(tensors["input"])
         model.motion_head.copy_(tensors["output"])
         # A source with a reader passes it on; a source without one leaves this model's (new) reader as built.
-        if model.reader is not None and "reader_projection" in tensors:
+        if "reader_projection" in tensors:
+            if model.reader is None:
+                raise MotionLLMError(f"{directory} reads motion through a motion reader, this model has none "
+                                     "(build it with the source's reader: load_saved_reader)")
             model.reader_projection.copy_(tensors["reader_projection"])
             model.reader.load_state_dict({k.removeprefix("reader."): v for k, v in tensors.items()
                                           if k.startswith("reader.")})
@@ -483,9 +505,7 @@ def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
         # to the input embeddings of shown spans' codes (MotionLLM.read) and passes inputs_embeds.
         from safetensors.torch import save_file
 
-        save_file({"reader_projection": model.reader_projection.detach().contiguous(),
-                   **{f"reader.{k}": v.contiguous() for k, v in model.reader.state_dict().items()}},
-                  str(tmp / READER_SIDECAR))
+        save_file({k: v.detach().contiguous() for k, v in _reader_tensors(model).items()}, str(tmp / READER_SIDECAR))
         info["reader_file"] = READER_SIDECAR
     (tmp / "motionllm.json").write_text(json.dumps(info, indent=2))
     shutil.rmtree(out, ignore_errors=True)

@@ -21,9 +21,10 @@ from torch import nn
 from motionllm.errors import MotionLLMError
 from motionllm.fileio import atomic_path
 from motionllm.models.checkpoint import load_train_state, save_train_state
-from motionllm.models.llm import MotionLLMConfig, build_model, init_from_trained, read_config, save_model
-from motionllm.models.motion_reader import MotionReader
+from motionllm.models.llm import (MotionLLMConfig, build_model, init_from_trained, load_saved_reader, read_config,
+                                  save_model)
 from motionllm.models.llm_tasks import DEFAULT_TASK_WEIGHTS, TASKS, ChatFormat, Clip, Example, make_example
+from motionllm.models.motion_reader import MotionReader
 from motionllm.models.vqvae import MotionTokenizer
 
 TRAIN_STATE = "train_state.safetensors"
@@ -337,11 +338,13 @@ def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, e
     evaluator = Evaluator.load(evaluator_dir) if evaluator_dir is not None else None
 
     codebook = motion_tokenizer.model.quantizer.codebook.detach().clone()
-    reader = None
+    reader = None  # a given reader, else the one of the model training starts from (if it has one)
     if cfg.motion_reader is not None:
         reader = MotionReader.load(Path(cfg.motion_reader))
-        if reader.codebook.shape != codebook.shape or not torch.equal(reader.codebook, codebook):
-            raise MotionLLMError(f"the motion reader in {cfg.motion_reader} was trained on another motion tokenizer")
+    elif cfg.init_from is not None:
+        reader = load_saved_reader(Path(cfg.init_from))
+    if reader is not None and (reader.codebook.shape != codebook.shape or not torch.equal(reader.codebook, codebook)):
+        raise MotionLLMError("the motion reader was trained on another motion tokenizer")
     model, hf_tokenizer = build_model(mcfg, codebook, reader)
     if cfg.init_from is not None:
         init_from_trained(model, Path(cfg.init_from))

@@ -406,6 +406,23 @@ def test_a_model_given_a_fresh_reader_starts_where_it_was(tiny_model, tiny_base,
     assert "reader_projection" in trainable and not any(n.startswith("reader.") for n in trainable)
 
 
+def test_training_from_a_model_with_a_reader_keeps_it(read_model, tiny_base, tmp_path):
+    from motionllm.models.llm import load_saved_reader
+
+    model, _ = read_model
+    save_model(model, tmp_path / "llm")
+    codebook = model.reader.codebook
+    with pytest.raises(MotionLLMError, match="motion reader"):  # it would be dropped without a word
+        init_from_trained(build_model(_config(tiny_base), codebook)[0], tmp_path / "llm")
+    reader = load_saved_reader(tmp_path / "llm")
+    fresh, _ = build_model(_config(tiny_base), codebook, reader)
+    init_from_trained(fresh, tmp_path / "llm")
+    assert torch.equal(fresh.reader_projection, model.reader_projection)
+    ids = torch.tensor([[1, fresh.vocab.start_id, fresh.vocab.base + 7, fresh.vocab.base + 9, fresh.vocab.end_id]])
+    fresh.eval(), model.eval()
+    assert torch.allclose(fresh.hidden(ids).last_hidden_state, model.hidden(ids).last_hidden_state, atol=1e-6)
+
+
 def test_a_model_with_a_reader_round_trips_and_exports_it_beside_the_hf_model(read_model, tmp_path):
     from motionllm.models.llm import merge_to_hf
 
