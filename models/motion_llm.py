@@ -173,15 +173,24 @@ class MotionLanguageModel:
         return self.answer([Example("qa", instruction, [self._motion_codes(motion)])])[0]
 
     def predict(self, motion: np.ndarray, seconds: float | None = None, sampling: Sampling | None = None) -> np.ndarray:
-        """The given motion followed by its predicted continuation (joints at 20 fps)."""
-        context = self.codes_of(motion)
+        """The given motion (its last 2 s at most, through the tokenizer) followed by its predicted continuation
+        (joints at 20 fps). Given as joints, the result is placed where the motion is (features have no place)."""
+        from motionllm.motion.canonical import place_on
+
+        codes = self.codes_of(motion)
         limit = int(round(self.config.max_motion_tokens * CONTEXT_FRACTION))
-        context = context[-limit:]  # trained on up to 2 s of context
+        context = codes[-limit:]  # trained on up to 2 s of context
         n = self._tokens_for(seconds)
         instruction = (PREDICT_PROMPTS[0] if n is None else
                        PREDICT_TIMED_PROMPTS[0].format(seconds=seconds_text(n, self.config.tokens_per_second)))
         rest = self.answer([Example("predict", instruction, [context])], sampling, [n])[0]
-        return self.joints_of(np.concatenate([context, rest]))
+        joints = self.joints_of(np.concatenate([context, rest]))
+        if np.ndim(motion) != 3:
+            return joints
+        # As in inbetween: the codes cover the motion's first len(codes) * fpt frames.
+        fpt = self.config.frames_per_token
+        last_given = np.asarray(motion, dtype=np.float32)[len(codes) * fpt - 1]
+        return place_on(joints, len(context) * fpt - 1, last_given).astype(np.float32)
 
     def inbetween(self, start: np.ndarray, end: np.ndarray, seconds: float | None = None,
                   sampling: Sampling | None = None) -> np.ndarray:

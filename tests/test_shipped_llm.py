@@ -100,6 +100,12 @@ def test_prediction_and_inbetween_keep_their_context(lm, fresh_clips):
     assert len(predicted) == context + 40 and np.all(np.isfinite(predicted))
     # the context is reproduced (through the tokenizer) before the prediction starts
     assert np.linalg.norm(predicted[:context] - joints[:context], axis=-1).mean() < 0.1
+    # ... where the given motion is: the same motion turned and moved elsewhere is continued there
+    from motionllm.motion.quaternion import qrot, quat_about_y
+
+    elsewhere = qrot(quat_about_y(np.full(joints.shape[:2], 2.0)), joints) + [3.0, 0.0, -2.0]
+    continued = lm.predict(elsewhere[:40], seconds=2.0)
+    assert np.linalg.norm(continued[:context] - elsewhere[:context], axis=-1).mean() < 0.1
     shown_start, shown_end = len(lm.codes_of(joints[:20])) * fpt, len(lm.codes_of(joints[-20:])) * fpt
     between = lm.inbetween(joints[:20], joints[-20:], seconds=3.0)
     assert len(between) == shown_start + 60 + shown_end and np.all(np.isfinite(between))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from motionllm.errors import MotionLLMError
-from motionllm.motion.canonical import anchor_transition
+from motionllm.motion.canonical import anchor_transition, place_on
 from motionllm.motion.skeleton import Skeleton, facing_directions
 
 FRAMES, GAP_START, GAP_END = 60, 16, 40
@@ -162,3 +162,11 @@ def test_bad_input_is_refused(case):
         gap_end = FRAMES
     with pytest.raises(MotionLLMError):
         anchor_transition(generated, start, end, gap_start, gap_end)
+
+
+def test_place_on_puts_a_decoded_motion_where_the_given_one_is():
+    truth = walk()
+    decoded = moved(truth, -2.4, (3.0, -1.5)).astype(np.float32)  # as decoded: somewhere else, facing elsewhere
+    np.testing.assert_allclose(place_on(decoded, 25, truth[25]), truth, atol=1e-5)
+    lifted = truth[25] + [0.0, 0.4, 0.0]
+    np.testing.assert_array_equal(place_on(decoded, 25, lifted)[..., 1], decoded[..., 1])  # heights are kept

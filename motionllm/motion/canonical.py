@@ -76,6 +76,15 @@ def _turn_about_y(joints: np.ndarray, angles: np.ndarray, pivots: np.ndarray, ta
     return qrot(turns, local) + (targets * xz)[:, None]
 
 
+def place_on(motion: np.ndarray, frame: int, pose: np.ndarray) -> np.ndarray:
+    """`motion` (T, 22, 3) moved rigidly (a turn about Y and an x/z shift; heights kept) so that its frame `frame`
+    has the root x/z and the facing of `pose` (22, 3): a decoded motion put where the given one is."""
+    frames = len(motion)
+    turn = _turn_between(motion[frame], pose)
+    return _turn_about_y(motion, np.full(frames, turn), np.broadcast_to(motion[frame, 0], (frames, 3)),
+                         np.broadcast_to(pose[0], (frames, 3)))
+
+
 def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray, gap_start: int,
                       gap_end: int) -> np.ndarray:
     """A generated in-between motion joined to its given segments: (T, 22, 3) float32, the last gap_start frames
@@ -107,9 +116,7 @@ def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray,
     def everywhere(value) -> np.ndarray:
         return np.broadcast_to(value, (frames,) + np.shape(value))
 
-    pivot = generated[gap_start - 1, 0]
-    turn = _turn_between(generated[gap_start - 1], start[-1])
-    aligned = _turn_about_y(generated, everywhere(turn), everywhere(pivot), everywhere(start[-1, 0]))
+    aligned = place_on(generated, gap_start - 1, start[-1])
 
     # C(p) = R(d) (p - a) + e on x/z, with a the root at gap_end and e the root of end[0].
     roots = aligned[:, 0]
