@@ -76,13 +76,18 @@ def _turn_about_y(joints: np.ndarray, angles: np.ndarray, pivots: np.ndarray, ta
     return qrot(turns, local) + (targets * xz)[:, None]
 
 
+def _per_frame(value, frames: int) -> np.ndarray:
+    """The same value (a scalar or an array) for every one of `frames` frames, without copying."""
+    return np.broadcast_to(value, (frames,) + np.shape(value))
+
+
 def place_on(motion: np.ndarray, frame: int, pose: np.ndarray) -> np.ndarray:
     """`motion` (T, 22, 3) moved rigidly (a turn about Y and an x/z shift; heights kept) so that its frame `frame`
     has the root x/z and the facing of `pose` (22, 3): a decoded motion put where the given one is."""
     frames = len(motion)
     turn = _turn_between(motion[frame], pose)
-    return _turn_about_y(motion, np.full(frames, turn), np.broadcast_to(motion[frame, 0], (frames, 3)),
-                         np.broadcast_to(pose[0], (frames, 3)))
+    return _turn_about_y(motion, _per_frame(turn, frames), _per_frame(motion[frame, 0], frames),
+                         _per_frame(pose[0], frames))
 
 
 def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray, gap_start: int,
@@ -113,16 +118,13 @@ def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray,
         raise MotionLLMError(f"the given segments are shorter than the generated ones: start {len(start)} frames "
                              f"for {gap_start}, end {len(end)} for {frames - gap_end}")
 
-    def everywhere(value) -> np.ndarray:
-        return np.broadcast_to(value, (frames,) + np.shape(value))
-
     aligned = place_on(generated, gap_start - 1, start[-1])
 
     # C(p) = R(d) (p - a) + e on x/z, with a the root at gap_end and e the root of end[0].
     roots = aligned[:, 0]
     d = _turn_between(aligned[gap_end], end[0])
-    corrected_roots = _turn_about_y(roots[:, None], everywhere(d), everywhere(roots[gap_end]),
-                                    everywhere(end[0, 0]))[:, 0]
+    corrected_roots = _turn_about_y(roots[:, None], _per_frame(d, frames), _per_frame(roots[gap_end], frames),
+                                    _per_frame(end[0, 0], frames))[:, 0]
     # 0 up to frame gap_start - 1, rising by 1 / (gap_end - gap_start + 1) per frame, 1 from gap_end on.
     weights = np.clip((np.arange(frames) - gap_start + 1) / (gap_end - gap_start + 1), 0.0, 1.0)
     targets = (1 - weights)[:, None] * roots + weights[:, None] * corrected_roots
