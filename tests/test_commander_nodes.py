@@ -128,7 +128,7 @@ def test_retargeter_publishes_a_real_motion_within_limits_and_streams_it(retarge
 
     values = status_values(last_status(received["/diagnostics"], "retargeter: g1"))
     assert values["trajectories_published"] == "1" and values["refused_limits"] == "0", values
-    assert node.stop() == 0
+    assert node.stop() == 0, node.output()[-3000:]
     assert node.wait_for_output(r"stopped: 1 motions received, 1 trajectories published", timeout=1), node.output()
 
 
@@ -416,7 +416,7 @@ def test_commander_topic_and_action_with_feedback(ros_process, ros_probe, clip):
     reports = statuses(received["motion/command_status"])
     assert reports[-1]["source"] == "action" and reports[-1]["id"] == prepared.uint32_value and reports[-1]["accepted"]
     assert len(received["motion/clip"]) == 2
-    assert node.stop() == 0
+    assert node.stop() == 0, node.output()[-3000:]
     assert node.wait_for_output(r"stopped: 5 commands, 3 accepted, 2 refused", timeout=1), node.output()
 
 

@@ -204,7 +204,7 @@ def test_a_live_skeleton_stream_is_imitated_within_limits_and_stops_on_emergency
           f"{[s['robot_lag_ms'] for s in played]} ms")
     assert np.median(latency) < 1000 and max(latency) < 3000, latency  # the first includes warming up
     assert node.alive() and "Traceback" not in node.output()
-    assert node.stop() == 0
+    assert node.stop() == 0, node.output()[-3000:]
     assert node.wait_for_output(rf"stopped: {len(walk)} skeletons received \(4 bad\), 8 chunks", timeout=1), \
         node.output()
 
