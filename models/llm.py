@@ -412,11 +412,16 @@ def _reader_tensors(model: MotionLLM) -> dict[str, torch.Tensor]:
             **{f"reader.{k}": v for k, v in model.reader.state_dict().items()}}
 
 
+def _reader_state(tensors: dict) -> dict[str, torch.Tensor]:
+    """The reader's state dict out of flat saved tensors (the inverse of _reader_tensors, projection aside)."""
+    return {k.removeprefix("reader."): v for k, v in tensors.items() if k.startswith("reader.")}
+
+
 def _saved_reader(config: MotionLLMConfig, tensors: dict) -> MotionReader | None:
     """The motion reader stored with a model's motion embeddings (None for a model without one)."""
     if config.reader is None:
         return None
-    state = {k.removeprefix("reader."): v for k, v in tensors.items() if k.startswith("reader.")}
+    state = _reader_state(tensors)
     reader = MotionReader(MotionReaderConfig(**config.reader), state["codebook"])
     reader.load_state_dict(state)
     return reader
@@ -474,8 +479,7 @@ def init_from_trained(model: MotionLLM, directory: Path) -> None:
                 raise MotionLLMError(f"{directory} reads motion through a motion reader, this model has none "
                                      "(build it with the source's reader: load_saved_reader)")
             model.reader_projection.copy_(tensors["reader_projection"])
-            model.reader.load_state_dict({k.removeprefix("reader."): v for k, v in tensors.items()
-                                          if k.startswith("reader.")})
+            model.reader.load_state_dict(_reader_state(tensors))
 
 
 def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
