@@ -1,12 +1,14 @@
 """Motion LLM speed on this CPU: caption latency for a 4 s motion, generation latency for a 4 s motion,
 decoding tokens/s, peak memory. Prints figures; not a timed test.
 
-    python benchmarks/llm_speed.py [--model DIR] [--repeats 10] [--threads N]
+    python benchmarks/llm_speed.py [--model DIR] [--repeats 10] [--threads N] [--engine auto|onnx|torch]
 
 Latencies are end to end through the Python API (MotionLanguageModel): motion -> features -> VQ codes ->
 prompt -> KV-cached decoding -> text (caption), and text -> prompt -> decoding of exactly 20 motion tokens
 -> VQ decoder -> joints (generation). Model loading is timed once, separately. Targets (issue 4): caption
-<= 0.5 s, generation <= 1.0 s.
+<= 0.5 s, generation <= 1.0 s. Decode steps run through the ONNX Runtime engine when one is built beside the
+model (`motionllm export llm-engine`; --engine torch for the torch decoder). On a shared VM the figures vary by
++-20 % between runs: use --repeats 10 or more.
 """
 from __future__ import annotations
 
@@ -42,6 +44,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="motion LLM folder (default: shipped)")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    parser.add_argument("--engine", choices=("auto", "onnx", "torch"), default="auto",
+                        help="decode steps: the ONNX Runtime engine if built (default), required, or torch")
     args = parser.parse_args()
 
     import torch
@@ -55,7 +59,7 @@ def main() -> None:
     else:
         default_threads()
     start = time.perf_counter()
-    lm = MotionLanguageModel.load(args.model)
+    lm = MotionLanguageModel.load(args.model, engine=args.engine)
     load_seconds = time.perf_counter() - start
     motion = read_motion(SAMPLE)[:80] if SAMPLE.is_file() else lm.generate(PROMPTS[0], seconds=4.0)
     assert len(motion) == 80, "a 4 s motion at 20 fps"
@@ -72,7 +76,8 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     print(f"motion LLM speed ({torch.get_num_threads()} torch threads, model {lm.config.base_model or 'SmolLM2-135M-Instruct'}, "
-          f"LoRA top {lm.config.lora_layers} layers)")
+          f"LoRA top {lm.config.lora_layers} layers, decode steps: "
+          f"{'ONNX Runtime ' + lm.model.step_engine.info['weights'] if lm.model.step_engine else 'torch'})")
     print(f"{'model load':34s} {load_seconds:6.2f} s")
     print(_line("caption, 4 s motion", caption_times) + f"   -> {caption!r}")
     print(_line("generate, 4 s motion (20 tokens)", generate_times) + f"   -> {len(joints)} frames")

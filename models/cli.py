@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from motionllm.errors import MotionLLMError
+from motionllm.models.llm_cli import add_engine_option
 from motionllm.models.paths import DEFAULT_CORPUS, shipped
 
 
@@ -118,6 +119,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--questions-per-clip", type=int, default=None, metavar="N",
                    help="Q&A: ask at most N of each clip's questions, drawn at random (default: all of them)")
     p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
+    add_engine_option(p)
     _add_eval_common(p)
     p.set_defaults(func=run_eval_llm)
 
@@ -381,7 +383,7 @@ def run_eval_llm(args: argparse.Namespace) -> int:
     if unknown:
         raise MotionLLMError(f"unknown tasks {unknown} (known: {', '.join(TASKS)})")
     default_threads()
-    lm = MotionLanguageModel.load(args.model, tokenizer=args.tokenizer)
+    lm = MotionLanguageModel.load(args.model, tokenizer=args.tokenizer, engine=args.engine)
     evaluator = Evaluator.load(args.evaluator)
     cache = args.model / "cache"
     clips = load_clips(args.data, args.split, lm.motion_tokenizer, args.tokenizer, cache, lm.config.max_motion_tokens)

@@ -120,6 +120,8 @@ class MotionLLM(nn.Module):
             if reader_projection is None:  # zero: a model given a fresh reader starts exactly where it was
                 reader_projection = torch.zeros(motion_input.shape[1], reader.config.state_dim)
             self.reader_projection = nn.Parameter(reader_projection.clone())
+        # Runs the one-token decode steps in place of the torch decoder when set (engines/llm_steps.py).
+        self.step_engine = None
 
     @property
     def decoder(self) -> nn.Module:
@@ -160,9 +162,9 @@ class MotionLLM(nn.Module):
             out[b, s:e] = states[i, : e - s]
         return out
 
-    def hidden(self, input_ids, attention_mask=None, position_ids=None, past_key_values=None, use_cache=False):
+    def hidden(self, input_ids, attention_mask=None, position_ids=None, use_cache=False):
         return self.decoder(inputs_embeds=self.embed(input_ids), attention_mask=attention_mask,
-                            position_ids=position_ids, past_key_values=past_key_values, use_cache=use_cache)
+                            position_ids=position_ids, use_cache=use_cache)
 
     def text_logits(self, h: torch.Tensor) -> torch.Tensor:
         return h @ self.text_weight().T
@@ -216,12 +218,14 @@ class MotionLLM(nn.Module):
             mask[b, width - len(p):] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         out = self.hidden(ids, mask, positions, use_cache=True)
-        cache, h, next_pos = out.past_key_values, out.last_hidden_state[:, -1], positions[:, -1] + 1
+        head = self.motion_logits if mode == "motion" else self.text_logits
+        logits, next_pos = head(out.last_hidden_state[:, -1]), positions[:, -1] + 1
+        steps = (self.step_engine.start(out.past_key_values, head, text=mode == "text") if self.step_engine is not None
+                 else _TorchSteps(self.decoder, out.past_key_values, head))
         results: list[list[int]] = [[] for _ in range(batch)]
         done = [False] * batch
         for step in range(max_new):
             if mode == "motion":
-                logits = self.motion_logits(h)
                 logits[:, vocab.start_index] = -torch.inf
                 for b, n in enumerate(lengths):
                     limit = n if n is not None else cfg.max_motion_tokens
@@ -232,7 +236,6 @@ class MotionLLM(nn.Module):
                         logits[b, vocab.end_index] = 0.0
                 stop = vocab.end_index
             else:
-                logits = self.text_logits(h)
                 stop = stop_id
                 if step == max_new - 1:
                     logits[:] = -torch.inf
@@ -248,9 +251,22 @@ class MotionLLM(nn.Module):
                 break
             next_ids = token + vocab.base if mode == "motion" else token
             mask = torch.cat([mask, torch.ones(batch, 1, dtype=torch.long)], dim=1)
-            out = self.hidden(next_ids[:, None], mask, next_pos[:, None], past_key_values=cache, use_cache=True)
-            cache, h, next_pos = out.past_key_values, out.last_hidden_state[:, -1], next_pos + 1
+            logits, next_pos = steps(self.embed(next_ids[:, None]), mask, next_pos[:, None]), next_pos + 1
         return results
+
+
+class _TorchSteps:
+    """KV-cached one-token decode steps through the torch decoder, to the logits of `head` (the default; an
+    engine stands in when MotionLLM.step_engine is set)."""
+
+    def __init__(self, decoder: nn.Module, cache, head):
+        self.decoder, self.cache, self.head = decoder, cache, head
+
+    def __call__(self, embeds: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        out = self.decoder(inputs_embeds=embeds, attention_mask=mask, position_ids=positions,
+                           past_key_values=self.cache, use_cache=True)
+        self.cache = out.past_key_values
+        return self.head(out.last_hidden_state[:, -1])
 
 
 def _sample(logits: torch.Tensor, s: Sampling, generator) -> torch.Tensor:
@@ -485,7 +501,8 @@ def init_from_trained(model: MotionLLM, directory: Path) -> None:
 def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
     """A standalone HF causal LM (LoRA merged, untied head with the motion rows) + tokenizer, for export."""
     import copy
-    import shutil
+
+    from motionllm.fileio import atomic_dir
 
     lm = copy.deepcopy(model.lm)
     if hasattr(lm, "merge_and_unload"):  # not merged at load yet
@@ -498,22 +515,19 @@ def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
         head.weight[base:] = model.motion_head
     lm.config.tie_word_embeddings = False
     lm.set_output_embeddings(head)
-    out = Path(out)
-    tmp = out.with_name(out.name + ".part")
-    shutil.rmtree(tmp, ignore_errors=True)
-    lm.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    info = {**asdict(model.config), "motion_start_id": vocab.start_id, "motion_end_id": vocab.end_id}
-    if model.reader is not None:
-        # A HF model has no place for the reader: it travels beside it, and a runtime adds its projected states
-        # to the input embeddings of shown spans' codes (MotionLLM.read) and passes inputs_embeds.
-        from safetensors.torch import save_file
+    with atomic_dir(out) as tmp:
+        lm.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        info = {**asdict(model.config), "motion_start_id": vocab.start_id, "motion_end_id": vocab.end_id}
+        if model.reader is not None:
+            # A HF model has no place for the reader: it travels beside it, and a runtime adds its projected states
+            # to the input embeddings of shown spans' codes (MotionLLM.read) and passes inputs_embeds.
+            from safetensors.torch import save_file
 
-        save_file({k: v.detach().contiguous() for k, v in _reader_tensors(model).items()}, str(tmp / READER_SIDECAR))
-        info["reader_file"] = READER_SIDECAR
-    (tmp / "motionllm.json").write_text(json.dumps(info, indent=2))
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+            save_file({k: v.detach().contiguous() for k, v in _reader_tensors(model).items()},
+                      str(tmp / READER_SIDECAR))
+            info["reader_file"] = READER_SIDECAR
+        (tmp / "motionllm.json").write_text(json.dumps(info, indent=2))
 
 
 def check_finite(array: np.ndarray, what: str) -> None:

@@ -17,11 +17,18 @@ def _add_model_options(p, sampling: bool = False) -> None:
     p.add_argument("--model", type=Path, default=None, help="trained motion LLM folder (default: the shipped one)")
     p.add_argument("--base-model", default=None, help="base HF model directory the adapter was trained on "
                                                       "(default: as recorded in the model's config)")
+    add_engine_option(p)
     if sampling:
         p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default); e.g. 0.8 to sample")
         p.add_argument("--top-k", type=int, default=0, help="sample among the k most likely tokens (0 = all)")
         p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1 = off)")
         p.add_argument("--seed", type=int, default=None, help="random seed for sampling")
+
+
+def add_engine_option(p) -> None:
+    p.add_argument("--engine", choices=("auto", "onnx", "torch"), default="auto",
+                   help="decode steps through the ONNX Runtime engine built beside the model (`motionllm export "
+                        "llm-engine`): auto = when there is one (default), onnx = required, torch = never")
 
 
 def _add_motion_output(p) -> None:
@@ -90,6 +97,17 @@ def add_export_parser(subparsers) -> None:
     _add_model_options(p)
     p.set_defaults(func=run_export_llm)
 
+    p = sub.add_parser("llm-engine", help="build the ONNX Runtime engine for the LLM's decode steps (~30 s)",
+                       description="Export the decoder (LoRA merged) as a one-token decode-step ONNX graph, quantise "
+                                   "its linear layers to 8-bit weights (ONNX Runtime MatMulNBits) and check it against "
+                                   "torch, into the model's onnx/ folder. Commands then decode through it "
+                                   "(--engine auto): about 3x faster steps on a CPU. Prints the folder.")
+    p.add_argument("--model", type=Path, default=None, help="trained motion LLM folder (default: the shipped one)")
+    p.add_argument("--base-model", default=None, help="base HF model directory (default: as recorded)")
+    p.add_argument("--weights", choices=("int8", "float32"), default="int8",
+                   help="int8: 8-bit weight-only linear layers (default); float32: the weights as they are")
+    p.set_defaults(func=run_export_llm_engine)
+
 
 def run_export_llm(args: argparse.Namespace) -> int:
     from motionllm.models.llm import merge_to_hf
@@ -100,11 +118,25 @@ def run_export_llm(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args):
+def run_export_llm_engine(args: argparse.Namespace) -> int:
+    from motionllm.engines.llm_steps import ENGINE_DIR, EngineConfig, build_engine, fingerprint
+    from motionllm.models.paths import shipped
+
+    directory = args.model if args.model is not None else shipped("llm")
+    lm = _load(args, engine="torch")
+    log = lambda line: print(f"llm-engine: {line}", file=sys.stderr)  # noqa: E731
+    info = build_engine(lm.model, directory / ENGINE_DIR, fingerprint(directory, args.base_model),
+                        EngineConfig(weights=args.weights), log=log)
+    log(f"{info['weights']} decode steps, {info['graph_mb']} MB, cosine to torch >= {info['check_cosine']}")
+    print(directory / ENGINE_DIR)
+    return 0
+
+
+def _load(args, engine: str | None = None):
     from motionllm.models.motion_llm import MotionLanguageModel, default_threads
 
     default_threads()
-    return MotionLanguageModel.load(args.model, args.base_model)
+    return MotionLanguageModel.load(args.model, args.base_model, engine=engine or args.engine)
 
 
 def _sampling(args):

@@ -26,6 +26,7 @@ from motionllm.models.vqvae import MotionTokenizer
 MAX_COMMAND_CHARS = 300
 CAPTION_WINDOW_SECONDS = 6.0
 MAX_ANSWER_TOKENS = 12  # Q&A answers are a word or a short phrase
+ENGINES = ("auto", "onnx", "torch")  # decode steps: the ONNX Runtime engine if built (auto), required, or not
 
 
 class MotionLanguageModel:
@@ -39,11 +40,17 @@ class MotionLanguageModel:
 
     @classmethod
     def load(cls, directory: str | Path | None = None, base_model: str | Path | None = None,
-             tokenizer: str | Path | None = None) -> "MotionLanguageModel":
+             tokenizer: str | Path | None = None, engine: str = "auto") -> "MotionLanguageModel":
+        """engine: "auto" runs decode steps through the ONNX Runtime engine built beside the model
+        (`motionllm export llm-engine`) when there is one for it, "onnx" requires it, "torch" never uses it."""
         directory = Path(directory) if directory is not None else shipped("llm")
+        if engine not in ENGINES:
+            raise MotionLLMError(f"unknown engine '{engine}' (one of {', '.join(ENGINES)})")
         if not (directory / "config.json").is_file():
             raise MotionLLMError(f"no trained motion LLM in {directory} (train one with `motionllm train llm`)")
         model, hf_tokenizer = load_model(directory, base_model, merge_lora=True)
+        if engine != "torch":
+            model.step_engine = _load_step_engine(directory, base_model, required=engine == "onnx")
         motion_tokenizer = MotionTokenizer.load(tokenizer if tokenizer is not None else shipped("tokenizer"))
         return cls(model, hf_tokenizer, motion_tokenizer)
 
@@ -218,6 +225,23 @@ class MotionLanguageModel:
         fpt = self.config.frames_per_token
         covered = np.asarray(start, dtype=np.float32)[: len(start_codes) * fpt]
         return anchor_transition(joints, covered, end, len(a) * fpt, (len(a) + len(middle)) * fpt)
+
+
+def _load_step_engine(directory: Path, base_model, required: bool):
+    """The decode-step engine built for this model, or None (auto: none built, or not usable: with a warning)."""
+    import warnings
+
+    from motionllm.engines.llm_steps import ENGINE_DIR, DecodeStepEngine, fingerprint
+
+    if not required and not (directory / ENGINE_DIR).exists():
+        return None
+    try:
+        return DecodeStepEngine.load(directory / ENGINE_DIR, fingerprint(directory, base_model))
+    except MotionLLMError as exc:
+        if required:
+            raise
+        warnings.warn(f"{exc}; decoding with torch instead", stacklevel=3)
+        return None
 
 
 def default_threads() -> None:

@@ -6,8 +6,8 @@ Builds what the rest of the system stands on, skipping every step whose result i
 3. rendered examples (corpus clips with their captions, and the real HumanML3D sample) under outputs/;
 4. the shipped motion tokenizer and evaluator scored on the held-out split (`motionllm eval ...`), with
    the tokenizer's reconstruction of the real HumanML3D clip drawn over the original;
-5. the shipped motion LLM at work: a motion generated from text (rendered), the real HumanML3D clip
-   captioned, a question answered about it.
+5. the shipped motion LLM at work: its ONNX Runtime decode-step engine built (`motionllm export llm-engine`), a
+   motion generated from text (rendered), the real HumanML3D clip captioned, a question answered about it.
 """
 from __future__ import annotations
 
@@ -104,6 +104,13 @@ def show_llm(out_dir: Path) -> None:
     if not (shipped("llm") / "config.json").is_file():
         _step(f"llm: no shipped motion LLM in {shipped('llm')}, skipping (train one with `motionllm train llm`)")
         return
+    from motionllm.engines.llm_steps import ENGINE_DIR, engine_is_current
+
+    if engine_is_current(shipped("llm")):
+        _step(f"llm: the decode-step engine in {shipped('llm') / ENGINE_DIR} is current, skipping")
+    else:
+        _step(f"llm: building the ONNX Runtime decode-step engine (int8, ~30 s) into {shipped('llm') / ENGINE_DIR}")
+        _cli("export", "llm-engine")
     prompt = "a person waves with the right hand, then walks forward."
     motion, render = out_dir / "generated_wave_walk.npy", out_dir / "generated_wave_walk.gif"
     _step(f"llm: generate \"{prompt}\" -> {render}")

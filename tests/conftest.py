@@ -95,6 +95,28 @@ def ros_env(tmp_path_factory) -> dict[str, str]:
     lock.close()
 
 
+# --- a tiny base LM ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory):
+    """A 2-layer random Llama with SmolLM2's real tokenizer and chat template, saved as a HF directory: the base
+    of the motion LLM tests that need no trained weights (test_llm.py, test_llm_engine.py)."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from motionllm.models.base_llm import resolve_base_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model())
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    out = tmp_path_factory.mktemp("tiny_base")
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
 # --- node processes --------------------------------------------------------------------------------
 
 class NodeProcess:
