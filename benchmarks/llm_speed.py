@@ -18,6 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
+from motionllm.engines import ENGINE_CHOICES
+
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / ".." / "shared" / "data" / "humanml3d_sample" / "new_joints_012314.npy"
@@ -44,7 +46,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="motion LLM folder (default: shipped)")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
-    parser.add_argument("--engine", choices=("auto", "onnx", "torch"), default="auto",
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                         help="decode steps: the ONNX Runtime engine if built (default), required, or torch")
     args = parser.parse_args()
 

@@ -1,17 +1,18 @@
 """ONNX Runtime decode steps for the motion LLM: the fast CPU path for generating tokens one at a time.
 
 On a 2-core CPU a decode step of SmolLM2-135M through transformers costs ~35-40 ms: it reads all 425 MB of fp32
-decoder weights for one token, plus Python overhead in 30 layers. This engine runs the same step as one ONNX
-graph whose linear layers are 8-bit weight-only quantised (ONNX Runtime's MatMulNBits, int8 compute): ~12 ms.
+decoder weights for one token, plus Python overhead in 30 layers. This engine runs the same step, and the text
+head, as one ONNX graph whose linear layers are 8-bit weight-only quantised (ONNX Runtime's MatMulNBits, int8
+compute): 12-15 ms.
 
-    build_engine(model, model_dir / ENGINE_DIR)        # once: export + quantise + self-check (~30 s)
+    build_engine(model, model_dir / ENGINE_DIR, fingerprint(model_dir))   # once: export, quantise, check (~30 s)
     engine = DecodeStepEngine.load(model_dir / ENGINE_DIR, fingerprint(model_dir))
-    steps = engine.start(prefill_cache)                # after a torch prefill of the prompt
-    h = steps(embeds, mask, positions)                 # (B, 1, H) one token -> (B, H) last hidden state
+    steps = engine.start(prefill_cache, model.text_logits, text=True)      # after a torch prefill of the prompt
+    logits = steps(embeds, mask, positions)            # (B, 1, H) embeddings of one new token -> (B, vocab)
 
 Only the one-token steps run here. The prompt (prefill) stays in torch, where a batch of tokens is compute-bound
-and fast, and so do embeddings, the motion reader and the output heads: the graph is the decoder alone, from
-input embeddings to the last hidden state. The export is traced for one-token steps (HF's code takes other
+and fast, and so do the embeddings, the motion reader and the (small) motion head: the graph goes from input
+embeddings to the last hidden state and the text logits. The export is traced for one-token steps (HF's code takes other
 branches for longer inputs), so a step takes exactly one new token whose mask covers the past and itself.
 
 `build_engine` checks the graph against torch on a real prompt before writing anything: an architecture whose
@@ -159,8 +160,8 @@ class DecodeSteps:
 def _read_info(directory: Path) -> dict:
     try:
         info = json.loads((directory / INFO_FILE).read_text())
-        if not isinstance(info.get("fingerprint"), str):
-            raise ValueError("no fingerprint")
+        if not isinstance(info.get("fingerprint"), str) or not isinstance(info.get("layers"), int):
+            raise ValueError("no fingerprint or layer count")
         return info
     except (OSError, ValueError, AttributeError) as exc:
         raise MotionLLMError(f"no usable decode-step engine in {directory} ({exc}); build it with "

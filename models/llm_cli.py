@@ -26,7 +26,9 @@ def _add_model_options(p, sampling: bool = False) -> None:
 
 
 def add_engine_option(p) -> None:
-    p.add_argument("--engine", choices=("auto", "onnx", "torch"), default="auto",
+    from motionllm.engines import ENGINE_CHOICES
+
+    p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                    help="decode steps through the ONNX Runtime engine built beside the model (`motionllm export "
                         "llm-engine`): auto = when there is one (default), onnx = required, torch = never")
 

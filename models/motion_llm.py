@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from motionllm.engines import ENGINE_CHOICES
 from motionllm.errors import MotionLLMError
 from motionllm.models.llm import MotionLLM, Sampling, load_model
 from motionllm.models.llm_tasks import (CONTEXT_FRACTION, INBETWEEN_PROMPTS, INBETWEEN_TIMED_PROMPTS, M2T_PROMPTS,
@@ -26,7 +27,6 @@ from motionllm.models.vqvae import MotionTokenizer
 MAX_COMMAND_CHARS = 300
 CAPTION_WINDOW_SECONDS = 6.0
 MAX_ANSWER_TOKENS = 12  # Q&A answers are a word or a short phrase
-ENGINES = ("auto", "onnx", "torch")  # decode steps: the ONNX Runtime engine if built (auto), required, or not
 
 
 class MotionLanguageModel:
@@ -44,8 +44,8 @@ class MotionLanguageModel:
         """engine: "auto" runs decode steps through the ONNX Runtime engine built beside the model
         (`motionllm export llm-engine`) when there is one for it, "onnx" requires it, "torch" never uses it."""
         directory = Path(directory) if directory is not None else shipped("llm")
-        if engine not in ENGINES:
-            raise MotionLLMError(f"unknown engine '{engine}' (one of {', '.join(ENGINES)})")
+        if engine not in ENGINE_CHOICES:
+            raise MotionLLMError(f"unknown engine '{engine}' (one of {', '.join(ENGINE_CHOICES)})")
         if not (directory / "config.json").is_file():
             raise MotionLLMError(f"no trained motion LLM in {directory} (train one with `motionllm train llm`)")
         model, hf_tokenizer = load_model(directory, base_model, merge_lora=True)
