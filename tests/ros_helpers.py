@@ -14,11 +14,16 @@ def start(ros_process, module: str, *parameters: str, env: dict[str, str] | None
     return ros_process(module, *args, env=env)
 
 
-def collect(probe, topics: dict[str, tuple[type, object]]) -> dict[str, list]:
-    """Subscribe now; the lists fill while the probe spins."""
+def collect(probe, topics: dict[str, tuple[type, object]], matched: tuple[str, ...] = (),
+            timeout: float = 20.0) -> dict[str, list]:
+    """Subscribe now; the lists fill while the probe spins. `matched`: topics whose publisher must be matched to
+    the new subscription before this returns (on a volatile topic a message sent before the match is lost)."""
     received = {name: [] for name in topics}
-    for name, (msg_type, qos) in topics.items():
-        probe.node.create_subscription(msg_type, name, received[name].append, qos)
+    subscriptions = {name: probe.node.create_subscription(msg_type, name, received[name].append, qos)
+                     for name, (msg_type, qos) in topics.items()}
+    for name in matched:
+        assert spin_until(probe, lambda: subscriptions[name].get_publisher_count() > 0, timeout), \
+            f"no publisher of {name} matched"
     return received
 
 
