@@ -266,8 +266,9 @@ class MotionCommanderNode(Node):
 
     def _handle(self, job: Job) -> CommandResult:
         def progress(stage: str, fraction: float) -> None:
-            job.stage = stage
-            job.feedback(stage, fraction, time.monotonic() - job.started)
+            with self._lock:  # in order with the progress timer's "generating" feedback (_report_progress)
+                job.stage = stage
+                job.feedback(stage, fraction, time.monotonic() - job.started)
 
         if job.prepare_only:
             check = self._commander.checker.check(job.text)
@@ -296,13 +297,13 @@ class MotionCommanderNode(Node):
     def _report_progress(self) -> None:
         """While generating, tell an action client how long it has been (the LLM reports no progress itself):
         progress grows from 0.1 towards 0.9 over the usual generation time."""
-        with self._lock:
+        with self._lock:  # held while publishing: a later stage's feedback cannot overtake this one
             job = self._job
             usual = float(np.median(self._generate_s)) if self._generate_s else 5.0
-        if job is None or job.stage != "generating":
-            return
-        elapsed = time.monotonic() - job.started
-        job.feedback("generating", 0.1 + 0.8 * min(elapsed / max(usual, 1e-3), 0.99), elapsed)
+            if job is None or job.stage != "generating":
+                return
+            elapsed = time.monotonic() - job.started
+            job.feedback("generating", 0.1 + 0.8 * min(elapsed / max(usual, 1e-3), 0.99), elapsed)
 
     # --- outputs ----------------------------------------------------------------------------------------------
 
