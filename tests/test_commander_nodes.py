@@ -386,9 +386,9 @@ def test_commander_topic_and_action_with_feedback(ros_process, ros_probe, clip):
     assert client.wait_for_server(timeout_sec=20)
     # Feedback is read off the action's feedback topic itself: the client drops feedback that lands after the
     # result (rclpy forgets a goal's feedback callback once its result is in), and the last stage often does.
-    feedback_messages = collect(ros_probe, {"/motion_commander/execute_command/_action/feedback": (
-        NestedMessage.Impl.FeedbackMessage, RECEIVE_ALL)}, matched=("/motion_commander/execute_command/_action/feedback",))
-    feedback_messages = feedback_messages["/motion_commander/execute_command/_action/feedback"]
+    feedback_topic = "/motion_commander/execute_command/_action/feedback"
+    feedback_messages = collect(ros_probe, {feedback_topic: (NestedMessage.Impl.FeedbackMessage, RECEIVE_ALL)},
+                                matched=(feedback_topic,))[feedback_topic]
 
     def send_goal(command_id: int):
         goal = NestedMessage.Goal()
