@@ -494,8 +494,24 @@ def init_from_trained(model: MotionLLM, directory: Path) -> None:
             if model.reader is None:
                 raise MotionLLMError(f"{directory} reads motion through a motion reader, this model has none "
                                      "(build it with the source's reader: load_saved_reader)")
-            model.reader_projection.copy_(tensors["reader_projection"])
-            model.reader.load_state_dict(_reader_state(tensors))
+            _take_reader(model, tensors, directory)
+
+
+def _take_reader(model: MotionLLM, tensors: dict, directory: Path) -> None:
+    """The source's projection of its reader's states into the LM. This model's reader must be the source's own
+    reader, or that reader with a label tagger added (`motionllm train tagger`: then the projection of the tags
+    starts at zero, unless the source already read tags as wide, which it then goes on reading the same way)."""
+    source, projection = _reader_state(tensors), tensors["reader_projection"]
+    own = model.reader.state_dict()
+    base = {k: v for k, v in source.items() if not k.startswith("tagger.")}
+    if set(base) - set(own) or any(not torch.equal(own[k], v) for k, v in base.items()):
+        raise MotionLLMError(f"the given motion reader is not {directory}'s reader, nor that reader with a tagger "
+                             "added: start from it without a motion reader, or add a tagger to its reader")
+    if projection.shape[0] != model.reader_projection.shape[0] or projection.shape[1] not in (
+            2 * model.reader.config.hidden, model.reader_projection.shape[1]):
+        raise MotionLLMError(f"{directory}: its motion reader's projection does not fit this model's reader")
+    model.reader_projection.zero_()
+    model.reader_projection[:, : projection.shape[1]] = projection
 
 
 def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:

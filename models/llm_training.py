@@ -24,7 +24,7 @@ from motionllm.models.checkpoint import load_train_state, save_train_state
 from motionllm.models.llm import (MotionLLMConfig, build_model, init_from_trained, load_saved_reader, read_config,
                                   save_model)
 from motionllm.models.llm_tasks import DEFAULT_TASK_WEIGHTS, TASKS, ChatFormat, Clip, Example, make_example
-from motionllm.models.motion_reader import MotionReader
+from motionllm.models.motion_reader import MotionReader, require_codebook
 from motionllm.models.vqvae import MotionTokenizer
 
 TRAIN_STATE = "train_state.safetensors"
@@ -343,8 +343,8 @@ def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, e
         reader = MotionReader.load(Path(cfg.motion_reader))
     elif cfg.init_from is not None:
         reader = load_saved_reader(Path(cfg.init_from))
-    if reader is not None and (reader.codebook.shape != codebook.shape or not torch.equal(reader.codebook, codebook)):
-        raise MotionLLMError("the motion reader was trained on another motion tokenizer")
+    if reader is not None:
+        require_codebook(reader, codebook)
     model, hf_tokenizer = build_model(mcfg, codebook, reader)
     if cfg.init_from is not None:
         init_from_trained(model, Path(cfg.init_from))

@@ -43,10 +43,18 @@ class MotionReaderConfig:
     text_dim: int = 384        # MiniLM sentence embeddings
     embed_dim: int = 512
     temperature: float = 0.07
+    # The label tagger (optional, `motionllm train tagger`): the classes of each tagged field (TAG_FIELDS), and
+    # its GRU's width per direction. A reader with a tagger appends its per-token class probabilities to its states.
+    tags: dict[str, list[str]] | None = None
+    tag_hidden: int = 192
+
+    @property
+    def tag_dim(self) -> int:
+        return sum(len(classes) for classes in self.tags.values()) if self.tags else 0
 
     @property
     def state_dim(self) -> int:
-        return 2 * self.hidden
+        return 2 * self.hidden + self.tag_dim
 
 
 class MotionReader(nn.Module):
@@ -59,20 +67,22 @@ class MotionReader(nn.Module):
         self.register_buffer("codebook", codebook.detach().clone().float())
         self.input = nn.Sequential(nn.Linear(config.code_dim, config.hidden), nn.GELU())
         self.gru = nn.GRU(config.hidden, config.hidden, batch_first=True, bidirectional=True)
-        self.pool = nn.Linear(config.state_dim, config.embed_dim)   # contrastive pretraining only
+        self.pool = nn.Linear(2 * config.hidden, config.embed_dim)  # contrastive pretraining only
         self.text = TextProjection(_text_side(config))               # contrastive pretraining only
+        self.tagger = MotionTagger(config) if config.tags else None
 
     def states(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """codes (B, L) code indices, zero-padded; lengths (B,) -> (B, L, state_dim), zero past each length."""
-        x = self.input(self.codebook[codes])
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.gru(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=codes.shape[1])
-        return out
+        out = _run_gru(self.gru, self.input(self.codebook[codes]), lengths)
+        if self.tagger is None:
+            return out
+        probs = [logits.softmax(-1) for logits in self.tagger(self.codebook[codes], lengths).values()]
+        valid = (torch.arange(codes.shape[1])[None, :] < lengths[:, None])[..., None]
+        return torch.cat([out, *probs], -1) * valid
 
     def embed(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """One unit vector per span (mean of its states), in the caption embeddings' space."""
-        s = self.states(codes, lengths)
+        """One unit vector per span (mean of its GRU states), in the caption embeddings' space."""
+        s = _run_gru(self.gru, self.input(self.codebook[codes]), lengths)
         mean = s.sum(1) / lengths[:, None].to(s.dtype)
         return F.normalize(self.pool(mean), dim=-1)
 
@@ -100,6 +110,31 @@ class MotionReader(nn.Module):
         except (OSError, ValueError, TypeError, KeyError, RuntimeError, SafetensorError) as exc:
             raise MotionLLMError(f"cannot load the motion reader from {directory}: {exc}") from None
         return reader.eval()
+
+
+class MotionTagger(nn.Module):
+    """Per-token labels of a motion span: which action the token is in, and that action's count, speed, side and
+    direction (or "none"). Trained supervised on the corpus' structured labels (`train_tagger`), so what Q&A asks
+    about (how many times, how fast) is explicit in the states the LLM reads rather than left for LoRA to find."""
+
+    def __init__(self, config: MotionReaderConfig):
+        super().__init__()
+        self.input = nn.Sequential(nn.Linear(config.code_dim, config.tag_hidden), nn.GELU())
+        self.gru = nn.GRU(config.tag_hidden, config.tag_hidden, num_layers=2, batch_first=True, bidirectional=True)
+        self.heads = nn.ModuleDict({name: nn.Linear(2 * config.tag_hidden, len(classes))
+                                    for name, classes in config.tags.items()})
+
+    def forward(self, vectors: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """vectors (B, L, code_dim) dequantised codes -> {field: logits (B, L, classes)}."""
+        h = _run_gru(self.gru, self.input(vectors), lengths)
+        return {name: head(h) for name, head in self.heads.items()}
+
+
+def _run_gru(gru: nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    out, _ = gru(packed)
+    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return out
 
 
 def _text_side(config: MotionReaderConfig):
@@ -130,8 +165,6 @@ class ReaderTrainConfig:
 
 def train_reader(data: Path, out: Path, cfg: ReaderTrainConfig, tokenizer_dir: Path, progress: bool = True) -> dict:
     """Pretrain a reader on the train split's codes and captions; keep the best val R@3 (then R@1)."""
-    from tqdm import tqdm
-
     from motionllm.models.evaluator_training import caption_embeddings
     from motionllm.models.llm_training import load_clips
     from motionllm.models.metrics import r_precision
@@ -151,9 +184,6 @@ def train_reader(data: Path, out: Path, cfg: ReaderTrainConfig, tokenizer_dir: P
     if len(train) < cfg.batch_size or len(val) < 32:
         raise MotionLLMError(f"{data}: too few clips to train the reader ({len(train)} train, {len(val)} val)")
     reader = MotionReader(cfg.model, tokenizer.model.quantizer.codebook)
-    optimiser = torch.optim.AdamW([p for p in reader.parameters() if p.requires_grad], lr=cfg.lr,
-                                  weight_decay=cfg.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, cfg.lr, total_steps=cfg.steps)
 
     def batch(clips, texts, idx, r):
         picks = [int(r.integers(len(texts[i]))) for i in idx]
@@ -162,22 +192,38 @@ def train_reader(data: Path, out: Path, cfg: ReaderTrainConfig, tokenizer_dir: P
         text = torch.from_numpy(np.stack([texts[i][k] for i, k in zip(idx, picks)]))
         return pad_codes([clips[i].codes for i in idx]), text, same
 
-    @torch.no_grad()
-    def validate(seed: int) -> dict:
-        reader.eval()
-        (codes, lengths), text, _ = batch(val, val_text, np.arange(len(val)), np.random.default_rng(seed))
-        r = r_precision(reader.text(text).numpy(), reader.embed(codes, lengths).numpy(), np.random.default_rng(seed))
-        reader.train()
-        return {"val_R@1": float(r[0]), "val_R@3": float(r[2])}
-
-    history, best, losses, started = [], (-1.0, -1.0), [], time.time()
-    eval_every = max(1, cfg.steps // 4)
-    bar = tqdm(range(cfg.steps), desc="train reader", unit="step", disable=not progress)
-    reader.train()
-    for step in bar:
+    def step_loss(step: int) -> torch.Tensor:
         idx = rng.choice(len(train), cfg.batch_size, replace=False)
         (codes, lengths), text, same = batch(train, train_text, idx, rng)
-        loss = contrastive_loss(reader.text(text), reader.embed(codes, lengths), cfg.model.temperature, same)
+        return contrastive_loss(reader.text(text), reader.embed(codes, lengths), cfg.model.temperature, same)
+
+    @torch.no_grad()
+    def validate(step: int) -> tuple[dict, tuple]:
+        (codes, lengths), text, _ = batch(val, val_text, np.arange(len(val)), np.random.default_rng(step))
+        r = r_precision(reader.text(text).numpy(), reader.embed(codes, lengths).numpy(), np.random.default_rng(step))
+        return {"val_R@1": float(r[0]), "val_R@3": float(r[2])}, (float(r[2]), float(r[0]))
+
+    history = _fit(reader, [p for p in reader.parameters() if p.requires_grad], cfg, step_loss, validate,
+                   lambda: reader.save(out), evaluations=4, desc="train reader", progress=progress)
+    with atomic_path(Path(out) / "reader_history.json") as tmp:
+        tmp.write_text(json.dumps({"config": asdict(cfg), "history": history}, indent=2))
+    return max(history, key=lambda r: (r["val_R@3"], r["val_R@1"]))
+
+
+def _fit(module: nn.Module, parameters: list, cfg, step_loss, validate, save, evaluations: int, desc: str,
+         progress: bool) -> list[dict]:
+    """AdamW with a one-cycle schedule for cfg.steps; `evaluations` times (and at the end) `validate(step)` gives
+    (figures, score) in eval mode, and `save()` runs whenever the score is the best yet. Returns the records."""
+    from tqdm import tqdm
+
+    optimiser = torch.optim.AdamW(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, cfg.lr, total_steps=cfg.steps)
+    history, best, losses, started = [], None, [], time.time()
+    eval_every = max(1, cfg.steps // evaluations)
+    bar = tqdm(range(cfg.steps), desc=desc, unit="step", disable=not progress)
+    module.train()
+    for step in bar:
+        loss = step_loss(step)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -185,14 +231,163 @@ def train_reader(data: Path, out: Path, cfg: ReaderTrainConfig, tokenizer_dir: P
         losses.append(loss.item())
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
         if (step + 1) % eval_every == 0 or step + 1 == cfg.steps:
+            module.eval()
+            figures, score = validate(step)
+            module.train()
             record = {"step": step + 1, "train_loss": float(np.mean(losses)), "seconds": time.time() - started,
-                      **validate(step)}
+                      **figures}
             losses = []
             history.append(record)
             bar.write(json.dumps(record))
-            if (record["val_R@3"], record["val_R@1"]) > best:
-                best = (record["val_R@3"], record["val_R@1"])
-                reader.save(out)
-    with atomic_path(Path(out) / "reader_history.json") as tmp:
-        tmp.write_text(json.dumps({"config": asdict(cfg), "history": history}, indent=2))
-    return max(history, key=lambda r: (r["val_R@3"], r["val_R@1"]))
+            if best is None or score > best:
+                best = score
+                save()
+    return history
+
+
+# ---------------------------------------------------------------- the label tagger
+
+TAG_FIELDS = ("action", "count", "speed", "side", "direction")
+NO_TAG = "none"
+
+
+@dataclass
+class TaggerTrainConfig:
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    seed: int = 0
+    hidden: int = 192
+
+
+def tag_classes(labels: list[dict]) -> dict[str, list[str]]:
+    """The classes of each tagged field seen in a split's labels, "none" first."""
+    seen = {name: set() for name in TAG_FIELDS}
+    for clip in labels:
+        for action in clip.get("actions", []):
+            for name, value in _action_tags(action).items():
+                seen[name].add(value)
+    order = {"count": lambda v: int(v)}  # counts in numeric order, the rest alphabetical
+    return {name: [NO_TAG] + sorted(values, key=order.get(name, str)) for name, values in seen.items()}
+
+
+def _action_tags(action: dict) -> dict[str, str]:
+    value = {"action": action["type"], "count": action.get("count"), "speed": action.get("speed"),
+             "side": action.get("side"), "direction": action.get("direction")}
+    return {name: str(v) for name, v in value.items() if v is not None}
+
+
+def action_tokens(action: dict, num_tokens: int, frames_per_token: int) -> slice:
+    """The tokens whose middle frame lies in the action."""
+    first = -(-(action["start_frame"] - frames_per_token // 2) // frames_per_token)
+    last = -(-(action["end_frame"] - frames_per_token // 2) // frames_per_token)
+    return slice(max(0, first), min(num_tokens, last))
+
+
+def token_tags(labels: dict, num_tokens: int, classes: dict[str, list[str]], frames_per_token: int) -> np.ndarray:
+    """(num_tokens, len(TAG_FIELDS)) class indices: the tags of the (non-concurrent) action each token lies in;
+    "none" between actions and for fields an action has no value for (or a value outside `classes`)."""
+    out = np.zeros((num_tokens, len(TAG_FIELDS)), dtype=np.int64)
+    index = {name: {c: i for i, c in enumerate(classes[name])} for name in TAG_FIELDS}
+    for action in labels.get("actions", []):
+        if action.get("concurrent"):
+            continue
+        tokens = action_tokens(action, num_tokens, frames_per_token)
+        for f, name in enumerate(TAG_FIELDS):
+            out[tokens, f] = index[name].get(_action_tags(action).get(name, NO_TAG), 0)
+    return out
+
+
+def require_codebook(reader: MotionReader, codebook: torch.Tensor) -> None:
+    if reader.codebook.shape != codebook.shape or not torch.equal(reader.codebook, codebook.float()):
+        raise MotionLLMError("the motion reader was trained on another motion tokenizer")
+
+
+def require_labels(clips: list, data: Path) -> None:
+    if any(c.labels is None for c in clips):
+        raise MotionLLMError(f"{data}: tagging needs the corpus' structured labels (labels/*.json)")
+
+
+def load_reader(source: Path) -> MotionReader:
+    """A reader folder (`motionllm train reader`/`tagger`), or the reader inside a trained motion LLM folder."""
+    from motionllm.models.llm import CONFIG_FILE, load_saved_reader
+
+    source = Path(source)
+    if (source / CONFIG).is_file():
+        return MotionReader.load(source)
+    reader = load_saved_reader(source) if (source / CONFIG_FILE).is_file() else None
+    if reader is None:
+        raise MotionLLMError(f"{source}: neither a motion reader nor a motion LLM with one")
+    return reader
+
+
+def train_tagger(data: Path, source: Path, out: Path, cfg: TaggerTrainConfig, tokenizer_dir: Path,
+                 progress: bool = True) -> dict:
+    """Add a label tagger to the reader in `source` (its own weights kept as they are) and train it on the train
+    split's labels; the best val action-level accuracy is kept. The result is a reader for `train llm`."""
+    from dataclasses import replace
+
+    from motionllm.models.llm_training import load_clips
+    from motionllm.models.vqvae import MotionTokenizer
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    base = load_reader(source)
+    tokenizer = MotionTokenizer.load(tokenizer_dir)
+    require_codebook(base, tokenizer.model.quantizer.codebook)
+    fpt = tokenizer.model.config.frames_per_token
+    splits = {split: load_clips(data, split, tokenizer, tokenizer_dir, Path(out) / "cache", max_tokens=10**6,
+                                progress=progress) for split in ("train", "val")}
+    train, val = splits["train"], splits["val"]
+    require_labels(train + val, data)
+    classes = tag_classes([c.labels for c in train])
+    reader = MotionReader(replace(base.config, tags=classes, tag_hidden=cfg.hidden), base.codebook)
+    own = {k: v for k, v in base.state_dict().items() if not k.startswith("tagger.")}  # a tagger given is replaced
+    reader.load_state_dict(own, strict=False)  # all but the new tagger
+    tagger = reader.tagger
+    targets = {c.name: torch.from_numpy(token_tags(c.labels, len(c.codes), classes, fpt)) for c in train + val}
+    def batch(clips):
+        codes, lengths = pad_codes([c.codes for c in clips])
+        target = torch.full((*codes.shape, len(TAG_FIELDS)), -100, dtype=torch.long)
+        for i, c in enumerate(clips):
+            target[i, : len(c.codes)] = targets[c.name]
+        return reader.codebook[codes], lengths, target
+
+    def step_loss(step: int) -> torch.Tensor:
+        vectors, lengths, target = batch([train[i] for i in rng.choice(len(train), cfg.batch_size, replace=False)])
+        logits = tagger(vectors, lengths)
+        return sum(F.cross_entropy(logits[name].flatten(0, 1), target[..., f].flatten(), ignore_index=-100)
+                   for f, name in enumerate(TAG_FIELDS))
+
+    def validate(step: int) -> tuple[dict, float]:
+        accuracy = tag_accuracy(reader, val, fpt)
+        return {f"val_{name}": value for name, value in accuracy.items()}, accuracy["mean"]
+
+    history = _fit(tagger, list(tagger.parameters()), cfg, step_loss, validate, lambda: reader.save(out),
+                   evaluations=5, desc="train tagger", progress=progress)
+    with atomic_path(Path(out) / "tagger_history.json") as tmp:
+        tmp.write_text(json.dumps({"config": asdict(cfg), "source": str(source), "history": history}, indent=2))
+    return max(history, key=lambda r: r["val_mean"])
+
+
+@torch.no_grad()
+def tag_accuracy(reader: MotionReader, clips: list, frames_per_token: int) -> dict[str, float]:
+    """Per field, the share of labelled (non-concurrent) actions whose tag, averaged over the action's tokens, is
+    right; "mean" over the fields. `clips`: llm_tasks.Clip with labels."""
+    classes = reader.config.tags
+    hits = {name: [] for name in TAG_FIELDS}
+    for i in range(0, len(clips), 256):
+        chunk = clips[i: i + 256]
+        codes, lengths = pad_codes([c.codes for c in chunk])
+        probs = {name: logits.softmax(-1) for name, logits in reader.tagger(reader.codebook[codes], lengths).items()}
+        for b, c in enumerate(chunk):
+            for action in c.labels["actions"]:
+                tokens = action_tokens(action, len(c.codes), frames_per_token)
+                if action.get("concurrent") or tokens.start >= tokens.stop:
+                    continue
+                for name, value in _action_tags(action).items():
+                    if value in classes[name]:
+                        hits[name].append(classes[name][int(probs[name][b, tokens].mean(0).argmax())] == value)
+    accuracy = {name: float(np.mean(h)) if h else float("nan") for name, h in hits.items()}
+    return {**accuracy, "mean": float(np.nanmean(list(accuracy.values())))}

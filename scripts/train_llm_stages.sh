@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerate the shipped motion LLM (models/weights/llm) in its five training stages, on the embedded corpus.
-# About 6.7 h on a 2-core CPU; each stage checkpoints and resumes (run the script again after an interruption).
+# Regenerate the shipped motion LLM (models/weights/llm) in its six training stages, on the embedded corpus.
+# About 8 h on a 2-core CPU; each stage checkpoints and resumes (run the script again after an interruption).
 #   scripts/train_llm_stages.sh [WORK_DIR]     # intermediate stages go to WORK_DIR (default: outputs/llm_stages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,11 +24,20 @@ motionllm=.venv/bin/motionllm
 # 5. Q&A weighted up (the reader reads; the answers still lag): 450 steps, ~70 min.
 [ -f "$work/stage5/.done" ] || { $motionllm train llm --init-from "$work/stage4" --out "$work/stage5" --steps 450 \
     --tasks t2m=0.15 m2t=0.2 qa=0.55 predict=0.05 inbetween=0.05 --qa-follow-ups 3 && touch "$work/stage5/.done"; }
+# 6. The reader gets a label tagger (each token's action and that action's count, speed, side and direction,
+#    trained on the labels: ~12 min), whose tags the LLM reads beside the reader's states; Q&A weighted up:
+#    450 steps, ~75 min.
+[ -f "$work/tagger/.done" ] || { $motionllm train tagger --reader "$work/stage5" --out "$work/tagger" \
+    && touch "$work/tagger/.done"; }
+[ -f "$work/stage6/.done" ] || { $motionllm train llm --init-from "$work/stage5" --motion-reader "$work/tagger" \
+    --out "$work/stage6" --steps 450 --tasks t2m=0.15 m2t=0.15 qa=0.55 predict=0.075 inbetween=0.075 \
+    --qa-follow-ups 3 --seed 6 && touch "$work/stage6/.done"; }
 # Ship the last stage: the model files and its training log, not the optimiser state or the code cache.
 rm -rf models/weights/llm.part && mkdir -p models/weights/llm.part
-cp -r "$work/stage5"/{adapter,config.json,motion_embeddings.safetensors,history.json,history.png,train_config.json} \
+cp -r "$work/stage6"/{adapter,config.json,motion_embeddings.safetensors,history.json,history.png,train_config.json} \
     models/weights/llm.part/
+cp "$work/tagger/tagger_history.json" models/weights/llm.part/
 rm -rf models/weights/llm && mv models/weights/llm.part models/weights/llm
-echo "shipped: models/weights/llm (from $work/stage5)"
+echo "shipped: models/weights/llm (from $work/stage6)"
 # Its ONNX Runtime decode-step engine (not in git): rebuilt for the new weights.
 $motionllm export llm-engine

@@ -429,3 +429,82 @@ def test_a_model_with_a_reader_round_trips_and_exports_it_beside_the_hf_model(re
     sidecar = load_file(str(tmp_path / "merged" / info["reader_file"]))
     assert torch.equal(sidecar["reader_projection"], model.reader_projection)
     assert torch.equal(sidecar["reader.gru.weight_hh_l0"], model.reader.gru.weight_hh_l0)
+
+
+# ---------------------------------------------------------------- the reader's label tagger
+
+def _tagged(reader):
+    """`reader` with a (random) label tagger added, its own weights kept, as `train_tagger` builds it."""
+    from dataclasses import replace
+
+    from motionllm.models.motion_reader import MotionReader, tag_classes
+
+    classes = tag_classes([_clip().labels])
+    tagged = MotionReader(replace(reader.config, tags=classes, tag_hidden=8), reader.codebook)
+    tagged.load_state_dict(reader.state_dict(), strict=False)
+    return tagged
+
+
+def test_token_tags_come_from_the_action_each_token_lies_in():
+    from motionllm.models.motion_reader import TAG_FIELDS, action_tokens, tag_classes, token_tags
+
+    labels = _clip().labels  # wave frames 0-40, walk 40-80
+    labels["actions"].append({"type": "clap", "side": "both", "count": 12, "direction": None, "speed": None,
+                              "concurrent": True, "start_frame": 0, "end_frame": 80})
+    classes = tag_classes([labels])
+    assert classes["count"] == ["none", "3", "6", "12"]  # numeric order, "none" first
+    assert classes["speed"] == ["none", "slow"] and "clap" in classes["action"]
+    tags = token_tags(labels, 25, classes, frames_per_token=4)
+    assert tags.shape == (25, len(TAG_FIELDS))
+    named = [{f: classes[f][i] for f, i in zip(TAG_FIELDS, row)} for row in tags]
+    assert named[0] == named[9] == {"action": "wave", "count": "3", "speed": "none", "side": "right",
+                                    "direction": "none"}  # the concurrent clap is not tagged over it
+    assert named[10] == named[19] == {"action": "walk", "count": "6", "speed": "slow", "side": "none",
+                                      "direction": "forward"}
+    assert all(row == {f: "none" for f in TAG_FIELDS} for row in named[20:])  # after the last action
+    assert action_tokens(labels["actions"][0], 25, 4) == slice(0, 10)
+    assert action_tokens({"start_frame": 41, "end_frame": 200}, 25, 4) == slice(10, 25)  # middles 42, ... in
+    other = tag_classes([{"actions": [{"type": "wave", "count": 3}]}])
+    assert token_tags(labels, 25, other, 4)[10].tolist() == [0] * len(TAG_FIELDS)  # unknown classes: "none"
+
+
+def test_tagged_reader_states_carry_the_tag_probabilities(read_model):
+    from motionllm.models.motion_reader import pad_codes
+
+    model, _ = read_model
+    tagged = _tagged(model.reader).eval()
+    codes, lengths = pad_codes([np.array([1, 2, 3]), np.array([4, 5])])
+    with torch.no_grad():
+        plain, states = model.reader.states(codes, lengths), tagged.states(codes, lengths)
+    width = 2 * tagged.config.hidden
+    assert states.shape == (2, 3, tagged.config.state_dim) and tagged.config.state_dim > width
+    assert torch.equal(states[..., :width], plain)  # the reader's own states, unchanged
+    offset = width
+    for classes in tagged.config.tags.values():  # then one probability distribution per field
+        probs = states[..., offset: offset + len(classes)]
+        assert torch.allclose(probs[0].sum(-1), torch.ones(3)) and float(probs[1, 2].abs().max()) == 0.0
+        offset += len(classes)
+
+
+def test_a_model_given_its_reader_with_a_tagger_starts_where_it_was(read_model, tiny_base, tmp_path):
+    model, _ = read_model
+    save_model(model, tmp_path / "llm")
+    tagged = _tagged(model.reader)
+    with_tags, _ = build_model(_config(tiny_base), model.reader.codebook, tagged)
+    init_from_trained(with_tags, tmp_path / "llm")
+    width = model.reader_projection.shape[1]
+    assert torch.equal(with_tags.reader_projection[:, :width], model.reader_projection)
+    assert float(with_tags.reader_projection.detach()[:, width:].abs().max()) == 0.0  # the tags start unread
+    ids = torch.tensor([[1, model.vocab.start_id, model.vocab.base + 7, model.vocab.base + 9, model.vocab.end_id]])
+    with_tags.eval(), model.eval()
+    assert torch.allclose(with_tags.hidden(ids).last_hidden_state, model.hidden(ids).last_hidden_state, atol=1e-6)
+    save_model(with_tags, tmp_path / "tagged")  # and it round-trips, tagger included
+    loaded, _ = load_model(tmp_path / "tagged")
+    assert loaded.reader.config.tags == tagged.config.tags
+    assert torch.equal(loaded.reader.tagger.heads["count"].weight, tagged.tagger.heads["count"].weight)
+    # A tagged reader built on another reader is refused: the source's projection would read the wrong states.
+    stranger = _tagged(_tiny_reader(model.reader.codebook))
+    with torch.no_grad():
+        stranger.gru.weight_hh_l0.add_(1.0)
+    with pytest.raises(MotionLLMError, match="nor that reader with a tagger"):
+        init_from_trained(build_model(_config(tiny_base), model.reader.codebook, stranger)[0], tmp_path / "llm")

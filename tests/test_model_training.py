@@ -133,3 +133,38 @@ def test_eval_requires_a_dataset(tmp_path, capsys):
     assert main(["eval", "tokenizer", "--data", str(tmp_path), "--tokenizer", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no HumanML3D-format dataset" in err and "Traceback" not in err
+
+
+def test_train_tagger_adds_label_tags_to_the_shipped_reader(tmp_path, capsys):
+    from dataclasses import replace
+
+    from motionllm.corpus.generate import generate
+    from motionllm.models.llm import load_saved_reader
+    from motionllm.models.motion_reader import TAG_FIELDS, MotionReader
+    from motionllm.models.paths import shipped
+
+    corpus = tmp_path / "corpus"
+    generate(corpus, 48, 31337, workers=1, progress=False)  # labelled clips, as the tagger needs
+    out = tmp_path / "tagged"
+    base = ["train", "tagger", "--data", str(corpus), "--out", str(out), "--steps", "6", "--batch-size", "8"]
+    capsys.readouterr()
+    assert main(base + ["--reader", str(corpus)]) == 2  # no reader there: refused, nothing written
+    assert "neither a motion reader" in capsys.readouterr().err and not (out / "reader.safetensors").exists()
+    assert main(base) == 0  # from the shipped model's reader
+    history = json.loads((out / "tagger_history.json").read_text())["history"]
+    assert history[-1]["step"] == 6 and all(0 <= history[-1][f"val_{f}"] <= 1 for f in TAG_FIELDS)
+    reader, source = MotionReader.load(out), load_saved_reader(shipped("llm"))
+    assert reader.tagger is not None and list(reader.config.tags) == list(TAG_FIELDS)
+    assert "walk" in reader.config.tags["action"] and reader.config.tags["side"][0] == "none"
+    own = reader.state_dict()
+    kept = {k: v for k, v in source.state_dict().items() if not k.startswith("tagger.")}  # a tagger is replaced
+    assert all(torch.equal(own[k], v) for k, v in kept.items())  # the reader's own weights kept
+    capsys.readouterr()
+    assert main(["eval", "tagger", "--reader", str(out), "--data", str(corpus), "--split", "train", "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["clips"] > 30 and all(0 <= scores[f] <= 1 for f in TAG_FIELDS)
+    plain = MotionReader(replace(reader.config, tags=None), reader.codebook)
+    plain.load_state_dict(kept)
+    plain.save(tmp_path / "plain")
+    assert main(["eval", "tagger", "--reader", str(tmp_path / "plain"), "--data", str(corpus)]) == 2
+    assert "no label tagger" in capsys.readouterr().err
