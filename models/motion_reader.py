@@ -15,6 +15,11 @@ the LLM the states of a motion encoder through a projection. The reader does tha
 It reads only spans the model is *shown* (closed in its input); spans it writes get no reader states, so text-to-
 motion decoding stays causal. The reader is a separate network from the evaluator (its own weights and training
 run, over codes rather than features), so the evaluator still judges it from outside.
+
+A reader may also carry a label tagger (MotionTagger, `motionllm train tagger`): a second GRU trained on the
+corpus' structured labels that tags each token with its action and that action's count, speed, side and direction.
+Its class probabilities are appended to the reader's states, so what Q&A asks about is explicit in what the LLM
+reads; the reader's own states stay as they were, and a model's trained projection of them carries over.
 """
 from __future__ import annotations
 
@@ -322,12 +327,20 @@ def load_reader(source: Path) -> MotionReader:
     return reader
 
 
+def with_tagger(reader: MotionReader, classes: dict[str, list[str]], hidden: int) -> MotionReader:
+    """A copy of `reader` with a new (untrained) label tagger for `classes`; a tagger it had is replaced."""
+    from dataclasses import replace
+
+    tagged = MotionReader(replace(reader.config, tags=classes, tag_hidden=hidden), reader.codebook)
+    own = {k: v for k, v in reader.state_dict().items() if not k.startswith("tagger.")}
+    tagged.load_state_dict(own, strict=False)  # all but the new tagger
+    return tagged
+
+
 def train_tagger(data: Path, source: Path, out: Path, cfg: TaggerTrainConfig, tokenizer_dir: Path,
                  progress: bool = True) -> dict:
     """Add a label tagger to the reader in `source` (its own weights kept as they are) and train it on the train
     split's labels; the best val action-level accuracy is kept. The result is a reader for `train llm`."""
-    from dataclasses import replace
-
     from motionllm.models.llm_training import load_clips
     from motionllm.models.vqvae import MotionTokenizer
 
@@ -342,11 +355,10 @@ def train_tagger(data: Path, source: Path, out: Path, cfg: TaggerTrainConfig, to
     train, val = splits["train"], splits["val"]
     require_labels(train + val, data)
     classes = tag_classes([c.labels for c in train])
-    reader = MotionReader(replace(base.config, tags=classes, tag_hidden=cfg.hidden), base.codebook)
-    own = {k: v for k, v in base.state_dict().items() if not k.startswith("tagger.")}  # a tagger given is replaced
-    reader.load_state_dict(own, strict=False)  # all but the new tagger
+    reader = with_tagger(base, classes, cfg.hidden)
     tagger = reader.tagger
     targets = {c.name: torch.from_numpy(token_tags(c.labels, len(c.codes), classes, fpt)) for c in train + val}
+
     def batch(clips):
         codes, lengths = pad_codes([c.codes for c in clips])
         target = torch.full((*codes.shape, len(TAG_FIELDS)), -100, dtype=torch.long)

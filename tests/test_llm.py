@@ -435,14 +435,9 @@ def test_a_model_with_a_reader_round_trips_and_exports_it_beside_the_hf_model(re
 
 def _tagged(reader):
     """`reader` with a (random) label tagger added, its own weights kept, as `train_tagger` builds it."""
-    from dataclasses import replace
+    from motionllm.models.motion_reader import tag_classes, with_tagger
 
-    from motionllm.models.motion_reader import MotionReader, tag_classes
-
-    classes = tag_classes([_clip().labels])
-    tagged = MotionReader(replace(reader.config, tags=classes, tag_hidden=8), reader.codebook)
-    tagged.load_state_dict(reader.state_dict(), strict=False)
-    return tagged
+    return with_tagger(reader, tag_classes([_clip().labels]), hidden=8)
 
 
 def test_token_tags_come_from_the_action_each_token_lies_in():
