@@ -78,10 +78,11 @@ class MotionReader(nn.Module):
 
     def states(self, codes: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """codes (B, L) code indices, zero-padded; lengths (B,) -> (B, L, state_dim), zero past each length."""
-        out = _run_gru(self.gru, self.input(self.codebook[codes]), lengths)
+        vectors = self.codebook[codes]
+        out = _run_gru(self.gru, self.input(vectors), lengths)
         if self.tagger is None:
             return out
-        probs = [logits.softmax(-1) for logits in self.tagger(self.codebook[codes], lengths).values()]
+        probs = [logits.softmax(-1) for logits in self.tagger(vectors, lengths).values()]
         valid = (torch.arange(codes.shape[1])[None, :] < lengths[:, None])[..., None]
         return torch.cat([out, *probs], -1) * valid
 
@@ -290,15 +291,20 @@ def action_tokens(action: dict, num_tokens: int, frames_per_token: int) -> slice
     return slice(max(0, first), min(num_tokens, last))
 
 
+def tagged_actions(labels: dict, num_tokens: int, frames_per_token: int):
+    """(action, its tokens) for each action the tagger tags: not concurrent with another, at least one token long."""
+    for action in labels.get("actions", []):
+        tokens = action_tokens(action, num_tokens, frames_per_token)
+        if not action.get("concurrent") and tokens.start < tokens.stop:
+            yield action, tokens
+
+
 def token_tags(labels: dict, num_tokens: int, classes: dict[str, list[str]], frames_per_token: int) -> np.ndarray:
     """(num_tokens, len(TAG_FIELDS)) class indices: the tags of the (non-concurrent) action each token lies in;
     "none" between actions and for fields an action has no value for (or a value outside `classes`)."""
     out = np.zeros((num_tokens, len(TAG_FIELDS)), dtype=np.int64)
     index = {name: {c: i for i, c in enumerate(classes[name])} for name in TAG_FIELDS}
-    for action in labels.get("actions", []):
-        if action.get("concurrent"):
-            continue
-        tokens = action_tokens(action, num_tokens, frames_per_token)
+    for action, tokens in tagged_actions(labels, num_tokens, frames_per_token):
         for f, name in enumerate(TAG_FIELDS):
             out[tokens, f] = index[name].get(_action_tags(action).get(name, NO_TAG), 0)
     return out
@@ -394,10 +400,7 @@ def tag_accuracy(reader: MotionReader, clips: list, frames_per_token: int) -> di
         codes, lengths = pad_codes([c.codes for c in chunk])
         probs = {name: logits.softmax(-1) for name, logits in reader.tagger(reader.codebook[codes], lengths).items()}
         for b, c in enumerate(chunk):
-            for action in c.labels["actions"]:
-                tokens = action_tokens(action, len(c.codes), frames_per_token)
-                if action.get("concurrent") or tokens.start >= tokens.stop:
-                    continue
+            for action, tokens in tagged_actions(c.labels, len(c.codes), frames_per_token):
                 for name, value in _action_tags(action).items():
                     if value in classes[name]:
                         hits[name].append(classes[name][int(probs[name][b, tokens].mean(0).argmax())] == value)
