@@ -98,6 +98,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--motion-reader", type=Path, default=None, metavar="DIR",
                    help="also read shown motion spans through this pretrained motion reader "
                         "(`motionllm train reader` or `train tagger`); its projection into the LM is trained")
+    p.add_argument("--tag-notes", action="store_true",
+                   help="follow each shown motion span with a text note of the actions its reader's label tagger "
+                        "reads (needs a reader with a tagger); kept when --init-from a model that has them")
     p.add_argument("--seed", type=int, default=None,
                    help="seed of the training draws (default 0); a stage that continues another may take a new one "
                         "so that it does not draw the same examples")
@@ -147,7 +150,10 @@ def add_parser(subparsers) -> None:
     p = eval_sub.add_parser("tagger", help="held-out accuracy of the motion reader's label tagger",
                             description="Per labelled action of the split: is the tag the tagger gives its tokens "
                                         "(averaged over them) the label's action type, count, speed, side and "
-                                        "direction? Prints the share right per field.")
+                                        "direction? Prints the share right per field. Then the same read from "
+                                        "whole spans with no boundaries given, as the tag notes are written "
+                                        "(read_FIELD), and the share of clips whose actions are all read in "
+                                        "order (read_order).")
     p.add_argument("--reader", type=Path, default=shipped("llm"), metavar="DIR",
                    help="a motion reader folder, or a motion LLM folder whose reader to score (default: the shipped "
                         "model)")
@@ -263,7 +269,9 @@ def run_eval_tagger(args: argparse.Namespace) -> int:
         return 0
     print(f"tagger accuracy per labelled action, {args.split} split ({len(clips)} clips)")
     for name, value in accuracy.items():
-        print(f"  {name:10s} {value:6.3f}")
+        if name == "read_action":
+            print("actions read from whole spans (the tag notes): read, and each field right; clips read in order")
+        print(f"  {name:14s} {value:6.3f}")
     return 0
 
 
@@ -431,6 +439,7 @@ def run_train_llm(args: argparse.Namespace) -> int:
         cfg.model.lora_layers = args.lora_layers
     cfg.model.base_model = args.base_model
     cfg.model.train_motion_input = not args.fixed_motion_input
+    cfg.model.tag_notes = args.tag_notes
     if args.init_from is not None:
         if args.init_from.resolve() == args.out.resolve():
             raise MotionLLMError("--init-from and --out are the same folder: train into another one "

@@ -14,7 +14,9 @@ plus <motion> / </motion> markers. What is learned, and why it is cheap enough t
   pays for 49k-way logits where 514 are possible.
 
 Optionally (`reader` in the config) motion spans the model is shown are also read by a pretrained motion reader
-whose projected states are added to the codes' input rows (motion_reader.py says why).
+whose projected states are added to the codes' input rows (motion_reader.py says why). A reader with a label
+tagger can also write a text note after each shown span (`tag_notes`: "[tags: wave (3 times, right); then walk
+(6 times, slow, forward)]"), which the LLM reads as words.
 
 Saved as a folder: config.json, adapter/ (peft), motion_embeddings.safetensors (input rows, output head, and the
 reader with its projection when there is one).
@@ -63,6 +65,10 @@ class MotionLLMConfig:
     seed: int = 0
     base_vocab_size: int = 0           # filled in when built; checked when loaded
     reader: dict | None = None         # a MotionReaderConfig (as a dict) when spans are also read by a reader
+    # Each shown span is followed by a text note of the actions its reader's label tagger reads in it (llm_tasks.
+    # tag_note): the counts and speeds Q&A asks about, in words, where adding tag probabilities to the codes' input
+    # rows left the LLM answering near chance. Needs a reader with a tagger.
+    tag_notes: bool = False
 
     @property
     def tokens_per_second(self) -> float:
@@ -114,6 +120,9 @@ class MotionLLM(nn.Module):
         self.motion_input = nn.Parameter(motion_input.clone(), requires_grad=config.train_motion_input)
         if (reader is None) != (config.reader is None):
             raise MotionLLMError("the model config and the given motion reader disagree")
+        if config.tag_notes and (reader is None or reader.tagger is None):
+            raise MotionLLMError("a model that reads tag notes needs a motion reader with a label tagger "
+                                 "(`motionllm train tagger`)")
         self.reader = reader
         if reader is not None:
             reader.requires_grad_(False)  # pretrained and kept: only its projection into the LM trains

@@ -11,6 +11,7 @@ Instructions hold motion spans as MOTION_SLOT placeholders; `ChatFormat` turns a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -189,11 +190,24 @@ def make_example(task: str, clip: Clip, rng: np.random.Generator, tokens_per_sec
     raise ValueError(f"unknown task {task!r} (known: {', '.join(TASKS)})")
 
 
-class ChatFormat:
-    """Token ids of instructions and answers in the base model's chat template, motion spans spliced in."""
+def tag_note(actions: list[dict]) -> str:
+    """What a label tagger read in a shown motion (MotionReader.read_actions), as the text that follows its span:
+    e.g. " [tags: walk (8 times, fast, forward); then wave (3 times, right)]". Phrased as the questions and their
+    answers are, so reading an answer off it is copying."""
+    parts = []
+    for a in actions:
+        details = [f"{a['count']} time" + ("s" if a["count"] != "1" else "")] if "count" in a else []
+        details += [a[name].replace("_", " ") for name in ("speed", "side", "direction") if name in a]
+        parts.append(action_phrase(a["action"]) + (f" ({', '.join(details)})" if details else ""))
+    return f" [tags: {'; then '.join(parts) or 'none'}]"
 
-    def __init__(self, tokenizer, vocab: MotionVocabulary):
-        self.tokenizer, self.vocab = tokenizer, vocab
+
+class ChatFormat:
+    """Token ids of instructions and answers in the base model's chat template, motion spans spliced in.
+    note: for a model that reads tag notes (MotionLLMConfig.tag_notes), the text that follows each shown span."""
+
+    def __init__(self, tokenizer, vocab: MotionVocabulary, note: Callable[[np.ndarray], str] | None = None):
+        self.tokenizer, self.vocab, self.note = tokenizer, vocab, note
         marker = "\x01INSTRUCTION\x01"
         rendered = tokenizer.apply_chat_template(
             [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": marker}],
@@ -221,7 +235,8 @@ class ChatFormat:
             if i % 2 == 0:
                 ids += self.text_ids(piece) if piece else []
             else:
-                ids += self.vocab.span(motions[int(piece)])
+                codes = motions[int(piece)]
+                ids += self.vocab.span(codes) + (self.text_ids(self.note(codes)) if self.note else [])
         return ids
 
     def answer_ids(self, example: Example) -> tuple[list[int], bool]:

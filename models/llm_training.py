@@ -328,6 +328,7 @@ def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, e
         source = read_config(Path(cfg.init_from))
         for name in ("lora_rank", "lora_alpha", "lora_layers", "lora_targets"):
             setattr(mcfg, name, getattr(source, name))
+        mcfg.tag_notes = mcfg.tag_notes or source.tag_notes  # a model that reads notes goes on being shown them
     mcfg.num_codes, mcfg.frames_per_token = motion_tokenizer.config.num_codes, motion_tokenizer.config.frames_per_token
     cache = out / "cache"
     train = load_clips(data, "train", motion_tokenizer, tokenizer_dir, cache, mcfg.max_motion_tokens, progress)

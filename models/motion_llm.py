@@ -20,7 +20,7 @@ from motionllm.errors import MotionLLMError
 from motionllm.models.llm import MotionLLM, Sampling, load_model
 from motionllm.models.llm_tasks import (CONTEXT_FRACTION, INBETWEEN_PROMPTS, INBETWEEN_TIMED_PROMPTS, M2T_PROMPTS,
                                         MOTION_TASKS, PREDICT_PROMPTS, PREDICT_TIMED_PROMPTS, QA_PROMPTS,
-                                        T2M_PROMPTS, T2M_TIMED_PROMPTS, ChatFormat, Example, seconds_text)
+                                        T2M_PROMPTS, T2M_TIMED_PROMPTS, ChatFormat, Example, seconds_text, tag_note)
 from motionllm.models.paths import shipped
 from motionllm.models.vqvae import MotionTokenizer
 
@@ -33,7 +33,7 @@ class MotionLanguageModel:
     def __init__(self, model: MotionLLM, tokenizer, motion_tokenizer: MotionTokenizer):
         self.model, self.tokenizer, self.motion_tokenizer = model, tokenizer, motion_tokenizer
         self.config = model.config
-        self.chat = ChatFormat(tokenizer, model.vocab)
+        self.chat = ChatFormat(tokenizer, model.vocab, self._tag_note if self.config.tag_notes else None)
         if motion_tokenizer.config.num_codes != self.config.num_codes:
             raise MotionLLMError(f"the motion tokenizer has {motion_tokenizer.config.num_codes} codes, the LLM was "
                                  f"trained for {self.config.num_codes}")
@@ -53,6 +53,9 @@ class MotionLanguageModel:
             model.step_engine = _load_step_engine(directory, base_model, required=engine == "onnx")
         motion_tokenizer = MotionTokenizer.load(tokenizer if tokenizer is not None else shipped("tokenizer"))
         return cls(model, hf_tokenizer, motion_tokenizer)
+
+    def _tag_note(self, codes: np.ndarray) -> str:
+        return tag_note(self.model.reader.read_actions(codes))
 
     @property
     def fps(self) -> float:

@@ -503,3 +503,96 @@ def test_a_model_given_its_reader_with_a_tagger_starts_where_it_was(read_model, 
         stranger.gru.weight_hh_l0.add_(1.0)
     with pytest.raises(MotionLLMError, match="nor that reader with a tagger"):
         init_from_trained(build_model(_config(tiny_base), model.reader.codebook, stranger)[0], tmp_path / "llm")
+
+
+def _probs(indices, classes):
+    """One-hot-ish (num_tokens, classes) probabilities putting 0.7 on each token's class."""
+    out = np.full((len(indices), len(classes)), 0.3 / (len(classes) - 1))
+    out[np.arange(len(indices)), indices] = 0.7
+    return out
+
+
+def test_tag_segments_read_runs_of_one_action_and_drop_flicker():
+    from motionllm.models.motion_reader import tag_classes, tag_segments
+
+    classes = tag_classes([_clip().labels])
+    index = {name: {c: i for i, c in enumerate(values)} for name, values in classes.items()}
+    # wave x4, nothing, walk flickering for one token, wave x2 (the same wave), walk x5, nothing x2, a lone walk
+    actions = ["wave"] * 4 + ["none", "walk"] + ["wave"] * 2 + ["walk"] * 5 + ["none"] * 2 + ["walk"]
+    counts = ["3", "3", "6", "3", "none", "6", "3", "3", "6", "6", "6", "3", "6", "none", "none", "3"]
+    probs = {"action": _probs([index["action"][a] for a in actions], classes["action"]),
+             "count": _probs([index["count"][c] for c in counts], classes["count"])}
+    for name, value in (("speed", "slow"), ("side", "right"), ("direction", "forward")):
+        tokens = [value if a == ("wave" if name == "side" else "walk") else "none" for a in actions]
+        probs[name] = _probs([index[name][v] for v in tokens], classes[name])
+    segments = tag_segments(probs, classes)
+    assert segments == [
+        {"action": "wave", "start": 0, "end": 8, "count": "3", "side": "right"},  # fields tagged "none" left out
+        {"action": "walk", "start": 8, "end": 13, "count": "6", "speed": "slow", "direction": "forward"}]
+    assert tag_segments({k: v[:1] for k, v in probs.items()}, classes) == []  # one token: flicker only
+
+
+def test_tag_notes_phrase_the_actions_as_questions_and_answers_do():
+    from motionllm.models.llm_tasks import tag_note
+
+    assert tag_note([{"action": "wave", "count": "3", "side": "right"},
+                     {"action": "jab", "count": "1", "speed": "fast", "direction": "in_place"},
+                     {"action": "bow"}]) == " [tags: wave (3 times, right); then throw a jab (1 time, fast, in place); then bow]"
+    assert tag_note([]) == " [tags: none]"
+    clip = _clip()  # its questions' answers are what the note says
+    answers = {a for kind, _, a in questions(clip.labels, np.random.default_rng(0), ["wave", "walk"])
+               if kind in ("count", "side", "speed", "direction")}
+    note = tag_note([{"action": "wave", "count": "3", "side": "right"},
+                     {"action": "walk", "count": "6", "speed": "slow", "direction": "forward"}])
+    assert answers == {"3", "right", "6", "slow", "forward"} and all(a in note for a in answers)
+
+
+def test_a_model_that_reads_tag_notes_is_shown_one_after_each_span(read_model, tiny_base):
+    from motionllm.models.llm_tasks import tag_note
+    from motionllm.models.motion_llm import MotionLanguageModel
+    from motionllm.models.paths import shipped
+    from motionllm.models.vqvae import MotionTokenizer
+
+    model, _ = read_model
+    codebook = model.reader.codebook
+    for reader in (None, model.reader):  # notes need a tagger to write them
+        with pytest.raises(MotionLLMError, match="label tagger"):
+            build_model(_config(tiny_base, tag_notes=True), codebook, reader)
+    noted, tokenizer = build_model(_config(tiny_base, tag_notes=True), codebook, _tagged(model.reader).eval())
+    lm = MotionLanguageModel(noted, tokenizer, MotionTokenizer.load(shipped("tokenizer")))
+    a, b = np.arange(12) * 5 % NUM_CODES, np.arange(7) * 3 % NUM_CODES
+    ids = lm.chat.prompt_ids("Between \x00motion0\x00 and \x00motion1\x00?", [a, b])
+    vocab = noted.vocab
+    for codes, end in zip((a, b), [i for i, t in enumerate(ids) if t == vocab.end_id]):
+        note = lm.chat.text_ids(tag_note(noted.reader.read_actions(codes)))
+        assert ids[end + 1: end + 1 + len(note)] == note
+    assert tokenizer.decode(ids).count("[tags: ") == 2
+    plain = ChatFormat(tokenizer, vocab)  # a model without notes sees the spans alone
+    assert "[tags:" not in tokenizer.decode(plain.prompt_ids("Between \x00motion0\x00?", [a]))
+
+
+def test_tag_accuracy_scores_tags_and_the_actions_read_from_whole_spans(read_model, monkeypatch):
+    from motionllm.models.motion_reader import TAG_FIELDS, tag_accuracy, token_tags
+
+    tagged = _tagged(read_model[0].reader)
+    classes = tagged.config.tags
+    clips = [_clip(20, seed) for seed in range(3)]
+    truth = token_tags(clips[0].labels, 20, classes, 4)  # wave over tokens 0-9, walk over 10-19
+
+    def perfect(shift_count):
+        def tag_probabilities(codes, lengths):
+            out = {}
+            for f, name in enumerate(TAG_FIELDS):
+                index = truth[:, f] + (truth[:, f] > 0) * (shift_count and name == "count")
+                out[name] = torch.from_numpy(_probs(index % len(classes[name]), classes[name])).float()[None].repeat(
+                    len(codes), 1, 1)
+            return out
+        return tag_probabilities
+
+    monkeypatch.setattr(tagged, "tag_probabilities", perfect(False))
+    scores = tag_accuracy(tagged, clips, 4)
+    assert all(scores[name] == 1.0 for name in (*TAG_FIELDS, "mean", "read_action", "read_order", "read_count"))
+    monkeypatch.setattr(tagged, "tag_probabilities", perfect(True))  # every count read one class too high
+    scores = tag_accuracy(tagged, clips, 4)
+    assert scores["count"] == scores["read_count"] == 0.0
+    assert scores["read_action"] == scores["read_order"] == scores["read_side"] == 1.0

@@ -163,6 +163,7 @@ def test_train_tagger_adds_label_tags_to_the_shipped_reader(tmp_path, capsys):
     assert main(["eval", "tagger", "--reader", str(out), "--data", str(corpus), "--split", "train", "--json"]) == 0
     scores = json.loads(capsys.readouterr().out)
     assert scores["clips"] > 30 and all(0 <= scores[f] <= 1 for f in TAG_FIELDS)
+    assert all(0 <= scores[f"read_{f}"] <= 1 for f in (*TAG_FIELDS, "order"))
     plain = MotionReader(replace(reader.config, tags=None), reader.codebook)
     plain.load_state_dict(kept)
     plain.save(tmp_path / "plain")
