@@ -24,7 +24,9 @@ reader with its projection when there is one).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -296,6 +298,15 @@ def _sample(logits: torch.Tensor, s: Sampling, generator) -> torch.Tensor:
 
 # ---------------------------------------------------------------- building, saving, loading
 
+@contextlib.contextmanager
+def _quiet_peft():
+    """peft reads transformers' deprecated `is_gradient_checkpointing` when it wraps a model, which printed a
+    FutureWarning at every model load; only that warning is silenced."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
+
+
 def _load_base(config: MotionLLMConfig):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -355,7 +366,8 @@ def build_model(config: MotionLLMConfig, codebook: torch.Tensor, reader: MotionR
     lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=list(config.lora_targets),
                       layers_to_transform=list(range(max(0, layers - config.lora_layers), layers)))
-    lm = get_peft_model(lm, lora)
+    with _quiet_peft():
+        lm = get_peft_model(lm, lora)
     # The motion head starts at zero (uniform over the motion vocabulary): rows copied from the input embeddings
     # give logits in the hundreds against the final hidden states and a first loss of ~14 instead of ln(514).
     return MotionLLM(lm, config, torch.zeros_like(motion_input), motion_input, reader), tokenizer
@@ -419,7 +431,8 @@ def load_model(directory: Path, base_model: str | None = None, merge_lora: bool 
                              f"the base model (hidden size {lm.config.hidden_size})")
     _extend_vocabulary(lm, tokenizer, config, motion_input)
     try:
-        lm = PeftModel.from_pretrained(lm, directory / ADAPTER_DIR)
+        with _quiet_peft():
+            lm = PeftModel.from_pretrained(lm, directory / ADAPTER_DIR)
     except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
         raise MotionLLMError(f"cannot load the LoRA adapter from {directory / ADAPTER_DIR}: {exc}") from None
     if merge_lora:
