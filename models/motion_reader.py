@@ -322,6 +322,12 @@ def token_tags(labels: dict, num_tokens: int, classes: dict[str, list[str]], fra
     return out
 
 
+def range_tag(probs, classes: list[str]) -> str:
+    """The tag of a range of tokens (an action): the class most likely on average over them. probs: (tokens,
+    classes), a tensor or an array. One definition for what the notes say and what `tag_accuracy` scores."""
+    return classes[int(probs.mean(0).argmax())]
+
+
 def tag_segments(probs: dict[str, np.ndarray], classes: dict[str, list[str]], min_tokens: int = 2) -> list[dict]:
     """The actions read from one span's tag probabilities ({field: (num_tokens, classes)}), in time order: runs of
     tokens with the same most likely action, each with its most likely count, speed, side and direction over the
@@ -341,7 +347,7 @@ def tag_segments(probs: dict[str, np.ndarray], classes: dict[str, list[str]], mi
     for index, start, end in runs:
         segment = {"action": classes["action"][index], "start": start, "end": end}
         for name in TAG_FIELDS[1:]:
-            value = classes[name][int(probs[name][start:end].mean(0).argmax())]
+            value = range_tag(probs[name][start:end], classes[name])
             if value != NO_TAG:
                 segment[name] = value
         out.append(segment)
@@ -451,9 +457,10 @@ def tag_accuracy(reader: MotionReader, clips: list, frames_per_token: int) -> di
                 for name, value in _action_tags(action).items():
                     if value not in classes[name]:
                         continue
-                    hits[name].append(classes[name][int(probs[name][b, tokens].mean(0).argmax())] == value)
+                    hits[name].append(range_tag(probs[name][b, tokens], classes[name]) == value)
                     if performed.count(action["type"]) == 1:
                         read[f"read_{name}"].append(bool(found) and found[0].get(name, NO_TAG) == value)
-    share = {name: float(np.mean(h)) if h else float("nan") for name, h in {**hits, **read}.items()}
-    return {**{name: share[name] for name in TAG_FIELDS}, "mean": float(np.nanmean([share[n] for n in TAG_FIELDS])),
-            **{name: share[name] for name in read}}
+    share = lambda h: float(np.mean(h)) if h else float("nan")  # noqa: E731
+    accuracy = {name: share(h) for name, h in hits.items()}
+    return {**accuracy, "mean": float(np.nanmean(list(accuracy.values()))),
+            **{name: share(h) for name, h in read.items()}}
