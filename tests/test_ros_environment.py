@@ -1,4 +1,5 @@
-"""The ROS environment rules (motionllm_ros.environment), and the test fixture that applies them."""
+"""The ROS environment rules (motionllm_ros.environment), the test fixture that applies them, and the
+main() every node shares (motionllm_ros.node_main)."""
 from __future__ import annotations
 
 import os
@@ -52,3 +53,38 @@ def test_ros_env_fixture_isolates_this_process(ros_env):
     assert ros_env["ROS_DOMAIN_ID"] == str(domain_id)
     assert ros_env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
     assert os.path.isdir(ros_env["ROS_LOG_DIR"])
+
+
+# A node whose first callback fails the way rclpy's take_message does when Ctrl-C lands mid-message:
+# rclpy's signal thread has shut the context down (argv[1] == "stopping"), or not ("running").
+FAILING_NODE = """
+import sys
+from rclpy.node import Node
+from motionllm_ros.node_main import run_node
+
+class FailingNode(Node):
+    def __init__(self):
+        super().__init__("failing_node")
+        self.create_timer(0.01, self.fail)
+
+    def fail(self):
+        if sys.argv[1] == "stopping":
+            self.context.try_shutdown()
+        raise RuntimeError("Unable to convert call argument '0' to Python object")
+
+    def shutdown(self):
+        print("node shutdown ran")
+
+sys.exit(run_node(FailingNode, "failing_node", []))
+"""
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("state, status", [("stopping", 0), ("running", 1)])
+def test_run_node_stops_cleanly_only_when_the_error_comes_from_shutting_down(ros_env, state, status):
+    result = subprocess.run([sys.executable, "-c", FAILING_NODE, state], env=ros_env,
+                            capture_output=True, text=True, timeout=50)
+    assert result.returncode == status, result.stderr
+    assert "node shutdown ran" in result.stdout
+    assert ("Traceback" in result.stderr) == (status != 0)

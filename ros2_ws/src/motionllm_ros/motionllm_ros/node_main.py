@@ -1,7 +1,7 @@
 """The one `main()` every node shares: configure the environment, build the node, spin, shut down.
 
 A node whose parameters are invalid at start-up (or whose library refuses its configuration) prints one
-line and exits with status 2; Ctrl-C stops it cleanly, calling its `shutdown()` first if it has one.
+line and exits with status 2; Ctrl-C stops it cleanly (exit status 0, even when it lands mid-message), calling its `shutdown()` first if it has one.
 """
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = 
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        # Ctrl-C shuts the context down from rclpy's signal thread. A message being taken at that instant
+        # fails in rclpy's C++ layer (RuntimeError, RCLError, InvalidHandle): that is a clean stop too.
+        # The same error while the context is still up is a real failure.
+        if rclpy.ok():
+            raise
     finally:
         if hasattr(node, "shutdown"):
             node.shutdown()
