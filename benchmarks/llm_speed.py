@@ -8,7 +8,8 @@ prompt -> KV-cached decoding -> text (caption), and text -> prompt -> decoding o
 -> VQ decoder -> joints (generation). Model loading is timed once, separately. Targets (issue 4): caption
 <= 0.5 s, generation <= 1.0 s. Decode steps run through the ONNX Runtime engine when one is built beside the
 model (`motionllm export llm-engine`; --engine torch for the torch decoder). On a shared VM the figures vary by
-+-20 % between runs: use --repeats 10 or more.
++-20 % between runs, and by up to 1.5x between quiet and busy hours: use --repeats 10 or more, and read the
+"CPU check" lines (the same fixed matrix product before and after, in GFLOP/s) to tell a busy VM from a slow model.
 """
 from __future__ import annotations
 
@@ -41,6 +42,16 @@ def _line(name: str, times: list[float]) -> str:
     return f"{name:34s} median {statistics.median(times):6.3f} s   p95 {p95:6.3f} s   (n={len(times)})"
 
 
+def _cpu_check() -> float:
+    """GFLOP/s of a fixed float32 matrix product on all torch threads: how much CPU this VM gives right now."""
+    import torch
+
+    a, b = torch.randn(512, 576), torch.randn(576, 1536)
+    a @ b
+    times, _ = _timed(lambda: a @ b, 50)
+    return 2 * 512 * 576 * 1536 / statistics.median(times) / 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="motion LLM folder (default: shipped)")
@@ -60,6 +71,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     else:
         default_threads()
+    cpu_before = _cpu_check()
     start = time.perf_counter()
     lm = MotionLanguageModel.load(args.model, engine=args.engine)
     load_seconds = time.perf_counter() - start
@@ -76,6 +88,7 @@ def main() -> None:
     decode_times, _ = _timed(lambda: lm.model.decode([prompt], "motion", lengths=[20]), args.repeats)
     batch_times, _ = _timed(lambda: lm.model.decode([prompt] * 32, "motion", lengths=[20] * 32), max(2, args.repeats // 3))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu_after = _cpu_check()
 
     print(f"motion LLM speed ({torch.get_num_threads()} torch threads, model {lm.config.base_model or 'SmolLM2-135M-Instruct'}, "
           f"LoRA top {lm.config.lora_layers} layers, decode steps: "
@@ -87,6 +100,7 @@ def main() -> None:
     print(f"{'decode, batch 1':34s} {statistics.median(rates):6.1f} tokens/s (prompt {len(prompt)} tokens + 21 generated)")
     print(f"{'decode, batch 32':34s} {32 * 21 / statistics.median(batch_times):6.1f} tokens/s")
     print(f"{'peak memory (max RSS)':34s} {peak_mib:6.0f} MiB")
+    print(f"{'CPU check, before / after':34s} {cpu_before:6.1f} / {cpu_after:.1f} GFLOP/s (float32 matrix product)")
     ok = statistics.median(caption_times) <= 0.5 and statistics.median(generate_times) <= 1.0
     print(f"targets: caption <= 0.5 s, generation <= 1.0 s: {'met' if ok else 'NOT met'}")
 

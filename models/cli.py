@@ -477,7 +477,7 @@ def run_eval_llm(args: argparse.Namespace) -> int:
     if args.max_clips is not None:
         clips = [clips[i] for i in np.random.default_rng(0).permutation(len(clips))[: args.max_clips]]
     scores = evaluate(lm, clips, _real_features(clips, args.data, args.split), evaluator, tasks, kinds=kinds,
-                      questions_per_clip=args.questions_per_clip)
+                      questions_per_clip=args.questions_per_clip, progress=True)
     if args.out is not None:
         with atomic_path(args.out) as tmp:
             tmp.write_text(json.dumps(scores, indent=2))

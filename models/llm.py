@@ -86,6 +86,12 @@ class Sampling:
     seed: int | None = None
 
 
+# Text-to-motion samples by default, as T2M-GPT and MotionGPT do. Greedy decoding writes the one most likely
+# motion for a text, so every "a person walks" is the same walk: on 256 test clips greedy scored FID 1.83,
+# this 0.81-0.94 (two seeds), at the same R@3 (0.77-0.78). Captions, answers and completions stay greedy.
+T2M_SAMPLING = Sampling(temperature=0.7, top_k=20)
+
+
 class MotionVocabulary:
     """Ids of the motion tokens in the extended vocabulary and indices in the motion head (0..size-1)."""
 

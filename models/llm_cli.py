@@ -19,10 +19,13 @@ def _add_model_options(p, sampling: bool = False) -> None:
                                                       "(default: as recorded in the model's config)")
     add_engine_option(p)
     if sampling:
-        p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default); e.g. 0.8 to sample")
-        p.add_argument("--top-k", type=int, default=0, help="sample among the k most likely tokens (0 = all)")
-        p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1 = off)")
-        p.add_argument("--seed", type=int, default=None, help="random seed for sampling")
+        p.add_argument("--temperature", type=float, default=None,
+                       help="0 = greedy; e.g. 0.8 to sample (default: 0.7 for generate, greedy for predict and "
+                            "inbetween)")
+        p.add_argument("--top-k", type=int, default=None,
+                       help="sample among the k most likely tokens, 0 = all (default: 20 for generate)")
+        p.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass (default: 1 = off)")
+        p.add_argument("--seed", type=int, default=None, help="random seed for sampling (default: a fresh one)")
 
 
 def add_engine_option(p) -> None:
@@ -141,12 +144,18 @@ def _load(args, engine: str | None = None):
     return MotionLanguageModel.load(args.model, args.base_model, engine=engine or args.engine)
 
 
-def _sampling(args):
+def _sampling(args, task_default=None):
+    """The task's default sampling (greedy if none) with the options given on the command line."""
+    from dataclasses import replace
+
     from motionllm.models.llm import Sampling
 
-    if args.temperature < 0 or args.top_k < 0 or not (0 < args.top_p <= 1):
+    given = {name: getattr(args, name) for name in ("temperature", "top_k", "top_p", "seed")
+             if getattr(args, name) is not None}
+    sampling = replace(task_default or Sampling(), **given)
+    if sampling.temperature < 0 or sampling.top_k < 0 or not (0 < sampling.top_p <= 1):
         raise MotionLLMError("sampling: temperature >= 0, top-k >= 0 and 0 < top-p <= 1")
-    return Sampling(args.temperature, args.top_k, args.top_p, args.seed)
+    return sampling
 
 
 def _read(path: Path):
@@ -179,7 +188,9 @@ def _write(args, joints, title: str) -> None:
 def run_generate(args: argparse.Namespace) -> int:
     _check_outputs(args)
     lm = _load(args)
-    joints = lm.generate(args.text, seconds=args.seconds, sampling=_sampling(args))
+    from motionllm.models.llm import T2M_SAMPLING
+
+    joints = lm.generate(args.text, seconds=args.seconds, sampling=_sampling(args, T2M_SAMPLING))
     _write(args, joints, args.text)
     return 0
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +21,8 @@ from torch import nn
 from motionllm.errors import MotionLLMError
 from motionllm.fileio import atomic_path
 from motionllm.models.checkpoint import load_train_state, save_train_state
-from motionllm.models.llm import (MotionLLMConfig, build_model, init_from_trained, load_saved_reader, read_config,
-                                  save_model)
+from motionllm.models.llm import (T2M_SAMPLING, MotionLLMConfig, build_model, init_from_trained, load_saved_reader,
+                                  read_config, save_model)
 from motionllm.models.llm_tasks import DEFAULT_TASK_WEIGHTS, TASKS, ChatFormat, Clip, Example, make_example
 from motionllm.models.motion_reader import MotionReader, require_codebook
 from motionllm.models.vqvae import MotionTokenizer
@@ -139,8 +139,10 @@ def _real_features(clips: list[Clip], data: Path, split: str) -> dict[str, np.nd
 
 
 def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, tasks: list[str], rng_seed: int = 0,
-             kinds: list[str] | None = None, batch_size: int = 32, questions_per_clip: int | None = None) -> dict:
-    """Held-out scores of the model on `clips` (lm: a MotionLanguageModel). Returns a flat dict of figures."""
+             kinds: list[str] | None = None, batch_size: int = 32, questions_per_clip: int | None = None,
+             progress: bool = False) -> dict:
+    """Held-out scores of the model on `clips` (lm: a MotionLanguageModel). Returns a flat dict of figures.
+    progress: a progress bar for each task's answers (`motionllm eval llm`)."""
     from motionllm.models.metrics import caption_scores, r_precision, repeated, text_motion_scores
 
     from motionllm.models.llm_tasks import M2T_PROMPTS, QA_PROMPTS, T2M_PROMPTS, questions
@@ -153,7 +155,9 @@ def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, task
     if "t2m" in tasks:
         texts = [c.captions[int(rng.integers(len(c.captions)))] for c in clips]
         examples = [Example("t2m", T2M_PROMPTS[0].format(caption=t), []) for t in texts]
-        codes = lm.answer(examples, batch_size=batch_size)
+        # Sampled as `generate` samples, with a fixed seed: the figures are repeatable.
+        codes = lm.answer(examples, replace(T2M_SAMPLING, seed=rng_seed), batch_size=batch_size,
+                          progress=_label("t2m", progress))
         generated = [lm.motion_tokenizer.decode(c) for c in codes]
         scores = text_motion_scores(evaluator.embed_texts(texts), evaluator.embed_motions(generated), real_emb)
         out.update({f"t2m_{k}": v[0] for k, v in scores.items()})
@@ -163,7 +167,8 @@ def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, task
         out["t2m_seconds"] = time.time() - started
     if "m2t" in tasks:
         started = time.time()
-        captions = lm.answer([Example("m2t", M2T_PROMPTS[0], [c.codes]) for c in clips], batch_size=batch_size)
+        captions = lm.answer([Example("m2t", M2T_PROMPTS[0], [c.codes]) for c in clips], batch_size=batch_size,
+                             progress=_label("m2t", progress))
         text_emb = evaluator.embed_texts(captions)
         if len(clips) >= 32:
             r, _ = repeated(lambda g: r_precision(text_emb, real_emb, g))
@@ -183,7 +188,7 @@ def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, task
                     asked = [asked[i] for i in rng.permutation(len(asked))[:questions_per_clip]]
                 items += [(c, kind, q, a) for kind, q, a in asked]
         answers = lm.answer([Example("qa", QA_PROMPTS[0].format(question=q), [c.codes], kind=k)
-                             for c, k, q, _ in items], batch_size=batch_size)
+                             for c, k, q, _ in items], batch_size=batch_size, progress=_label("qa", progress))
         right = [normalise_answer(p) == normalise_answer(a) for (_, _, _, a), p in zip(items, answers)]
         out["qa_questions"] = len(items)
         out["qa_loss"], out["qa_loss_other_motion"] = answer_losses(lm, [
@@ -194,8 +199,12 @@ def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, task
             out[f"qa_accuracy_{kind}"] = float(np.mean(picks))
         out["qa_seconds"] = time.time() - started
     if "predict" in tasks or "inbetween" in tasks:
-        out.update(completion_scores(lm, clips, real, tasks, batch_size))
+        out.update(completion_scores(lm, clips, real, tasks, batch_size, progress))
     return out
+
+
+def _label(task: str, progress: bool) -> str | None:
+    return f"eval {task}" if progress else None
 
 
 def answer_losses(lm, examples: list[Example], batch_size: int = 16) -> tuple[float, float]:
@@ -220,7 +229,8 @@ def normalise_answer(text: str) -> str:
     return " ".join(text.lower().strip().rstrip(".!").split())
 
 
-def completion_scores(lm, clips: list[Clip], real: dict[str, np.ndarray], tasks: list[str], batch_size: int = 32) -> dict:
+def completion_scores(lm, clips: list[Clip], real: dict[str, np.ndarray], tasks: list[str], batch_size: int = 32,
+                      progress: bool = False) -> dict:
     """Prediction and in-betweening: ADE / FDE (mm, joints) against the real motion, with baselines.
 
     Prediction continues from the first 20% (the true length is requested, so the frames line up); the baseline
@@ -248,7 +258,7 @@ def completion_scores(lm, clips: list[Clip], real: dict[str, np.ndarray], tasks:
             examples = [Example(task, INBETWEEN_PROMPTS[0], [c.codes[:k], c.codes[len(c.codes) - k:]])
                         for c, k in zip(usable, contexts)]
             lengths = [len(c.codes) - 2 * k for c, k in zip(usable, contexts)]
-        answers = lm.answer(examples, lengths=lengths, batch_size=batch_size)
+        answers = lm.answer(examples, lengths=lengths, batch_size=batch_size, progress=_label(task, progress))
         model_ade, model_fde, base_ade, base_fde = [], [], [], []
         for c, k, answer, joints in zip(usable, contexts, answers, truth):
             codes = (np.concatenate([c.codes[:k], answer]) if task == "predict"

@@ -17,7 +17,7 @@ import torch
 
 from motionllm.engines import ENGINE_CHOICES
 from motionllm.errors import MotionLLMError
-from motionllm.models.llm import MotionLLM, Sampling, load_model
+from motionllm.models.llm import T2M_SAMPLING, MotionLLM, Sampling, load_model
 from motionllm.models.llm_tasks import (CONTEXT_FRACTION, INBETWEEN_PROMPTS, INBETWEEN_TIMED_PROMPTS, M2T_PROMPTS,
                                         MOTION_TASKS, PREDICT_PROMPTS, PREDICT_TIMED_PROMPTS, QA_PROMPTS,
                                         T2M_PROMPTS, T2M_TIMED_PROMPTS, ChatFormat, Example, seconds_text, tag_note)
@@ -97,11 +97,15 @@ class MotionLanguageModel:
     # ------------------------------------------------------------ batched core (also used by evaluation)
 
     def answer(self, examples: list[Example], sampling: Sampling | None = None,
-               lengths: list[int | None] | None = None, batch_size: int = 32) -> list:
-        """Answer each example: code arrays for motion tasks, strings for text tasks."""
+               lengths: list[int | None] | None = None, batch_size: int = 32, progress: str | None = None) -> list:
+        """Answer each example: code arrays for motion tasks, strings for text tasks. progress: a label for a
+        progress bar over the batches (none by default)."""
+        from tqdm import tqdm
+
         out: list = []
         lengths = lengths or [None] * len(examples)
-        for start in range(0, len(examples), batch_size):
+        batches = range(0, len(examples), batch_size)
+        for start in tqdm(batches, desc=progress, unit="batch", disable=progress is None, leave=False):
             chunk = examples[start:start + batch_size]
             motion = chunk[0].task in MOTION_TASKS
             if any((e.task in MOTION_TASKS) != motion for e in chunk):
@@ -127,7 +131,8 @@ class MotionLanguageModel:
         return text
 
     def generate(self, text: str, seconds: float | None = None, sampling: Sampling | None = None) -> np.ndarray:
-        """Joints (T, 22, 3) at 20 fps for a text description."""
+        """Joints (T, 22, 3) at 20 fps for a text description. Sampled (T2M_SAMPLING) unless `sampling` is given:
+        the same text gives another motion each time; a seed makes it repeatable."""
         return self.joints_of(self.generate_codes([text], seconds, sampling)[0])
 
     def generate_codes(self, texts: list[str], seconds: float | None = None,
@@ -142,7 +147,7 @@ class MotionLanguageModel:
                 instruction = T2M_TIMED_PROMPTS[0].format(seconds=seconds_text(n, self.config.tokens_per_second),
                                                          caption=text)
             examples.append(Example("t2m", instruction, []))
-        return self.answer(examples, sampling, [n] * len(examples))
+        return self.answer(examples, sampling or T2M_SAMPLING, [n] * len(examples))
 
     def _motion_codes(self, motion: np.ndarray) -> np.ndarray:
         codes = self.codes_of(motion)

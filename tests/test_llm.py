@@ -3,14 +3,15 @@ decoding, training, saving and loading, API input checks. The shipped model is t
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from motionllm.errors import MotionLLMError
-from motionllm.models.llm import (SYSTEM_PROMPT, MotionLLMConfig, Sampling, build_model, init_from_trained,
-                                  load_model, save_model)
+from motionllm.models.llm import (SYSTEM_PROMPT, T2M_SAMPLING, MotionLLMConfig, Sampling, build_model,
+                                  init_from_trained, load_model, save_model)
 from motionllm.models.llm_tasks import (MOTION_TASKS, TASKS, ChatFormat, Clip, Example, make_example, questions)
 
 NUM_CODES = 512
@@ -177,6 +178,48 @@ def test_motion_decoding_is_valid_and_honours_the_length(tiny_model):
         assert all(0 <= c < NUM_CODES for c in codes)
     again = model.decode([prompt] * 4, "motion", sampling=Sampling(temperature=1.5, seed=1))
     assert again == free  # seeded sampling is reproducible
+
+
+def test_text_to_motion_samples_by_default_and_a_seed_repeats_it(tiny_model):
+    from motionllm.models.motion_llm import MotionLanguageModel
+    from motionllm.models.paths import shipped
+    from motionllm.models.vqvae import MotionTokenizer
+
+    model, tokenizer = tiny_model
+    with torch.no_grad():
+        model.motion_head.normal_(0, 1.0)  # a random head: many codes are likely, so samples differ
+    lm = MotionLanguageModel(model, tokenizer, MotionTokenizer.load(shipped("tokenizer")))
+    texts = ["a person jumps."] * 4
+    sampled = [c.tolist() for c in lm.generate_codes(texts, seconds=2)]
+    assert len({tuple(c) for c in sampled}) > 1, "the default (T2M_SAMPLING) samples"
+    seeded = replace(T2M_SAMPLING, seed=3)
+    assert ([c.tolist() for c in lm.generate_codes(texts, seconds=2, sampling=seeded)]
+            == [c.tolist() for c in lm.generate_codes(texts, seconds=2, sampling=seeded)])
+    greedy = [c.tolist() for c in lm.generate_codes(texts, seconds=2, sampling=Sampling())]
+    assert all(c == greedy[0] for c in greedy)
+
+
+@pytest.mark.parametrize("command, options, expected", [
+    ("generate", [], T2M_SAMPLING),
+    ("generate", ["--temperature", "0"], replace(T2M_SAMPLING, temperature=0.0)),
+    ("generate", ["--seed", "5", "--top-k", "0"], replace(T2M_SAMPLING, top_k=0, seed=5)),
+    ("predict", [], Sampling()),
+    ("inbetween", ["--temperature", "0.9", "--top-p", "0.8"], Sampling(temperature=0.9, top_p=0.8)),
+])
+def test_command_line_sampling_starts_from_the_task_default(command, options, expected):
+    import argparse
+
+    from motionllm.models.llm_cli import _sampling, add_parser
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    positional = {"generate": ["a person waves", "-o", "x.npy"], "predict": ["m.npy", "-o", "x.npy"],
+                  "inbetween": ["a.npy", "b.npy", "-o", "x.npy"]}[command]
+    args = parser.parse_args([command, *positional, *options])
+    assert _sampling(args, T2M_SAMPLING if command == "generate" else None) == expected
+    args.top_p = 1.5
+    with pytest.raises(MotionLLMError, match="top-p"):
+        _sampling(args)
 
 
 def test_batched_decoding_matches_one_at_a_time(tiny_model):
