@@ -124,7 +124,7 @@ def add_parser(subparsers) -> None:
     p = eval_sub.add_parser("t2m", help="score generated motions for their prompts (R-precision, FID, ...)",
                             description="Score a JSON Lines file of (text, motion) results with the evaluator: "
                                         "R-precision top-1/2/3, FID against the real split, MM-Dist, Diversity, "
-                                        "MultiModality; 20 repeats, mean +- 95%% interval. With --real, score the "
+                                        "MultiModality; 20 repeats, mean +- 95 % interval. With --real, score the "
                                         "real split against its own captions (plus shuffled and noisy controls).")
     p.add_argument("results", nargs="?", type=Path, help="results .jsonl (see motionllm.models.scoring)")
     p.add_argument("--real", action="store_true", help="score the real split itself (the papers' real-data row)")

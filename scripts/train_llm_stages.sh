@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerate the shipped motion LLM (models/weights/llm) in its seven training stages, on the embedded corpus.
-# About 9.5 h on a 2-core CPU; each stage checkpoints and resumes (run the script again after an interruption).
+# Regenerate the shipped motion LLM (models/weights/llm) in its eight training stages, on the embedded corpus.
+# About 10.5 h on a 2-core CPU; each stage checkpoints and resumes (run the script again after an interruption).
 #   scripts/train_llm_stages.sh [WORK_DIR]     # intermediate stages go to WORK_DIR (default: outputs/llm_stages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,12 +37,17 @@ motionllm=.venv/bin/motionllm
 [ -f "$work/stage7/.done" ] || { $motionllm train llm --init-from "$work/stage6" --tag-notes --out "$work/stage7" \
     --steps 450 --tasks t2m=0.15 m2t=0.15 qa=0.55 predict=0.075 inbetween=0.075 --qa-follow-ups 3 --seed 7 \
     && touch "$work/stage7/.done"; }
+# 8. Writing motion weighted up (half the examples text-to-motion; the reading tasks kept in the mix so they
+#    hold): 400 steps, ~65 min.
+[ -f "$work/stage8/.done" ] || { $motionllm train llm --init-from "$work/stage7" --out "$work/stage8" --steps 400 \
+    --tasks t2m=0.5 m2t=0.1 qa=0.3 predict=0.05 inbetween=0.05 --qa-follow-ups 3 --seed 8 \
+    && touch "$work/stage8/.done"; }
 # Ship the last stage: the model files and its training log, not the optimiser state or the code cache.
 rm -rf models/weights/llm.part && mkdir -p models/weights/llm.part
-cp -r "$work/stage7"/{adapter,config.json,motion_embeddings.safetensors,history.json,history.png,train_config.json} \
+cp -r "$work/stage8"/{adapter,config.json,motion_embeddings.safetensors,history.json,history.png,train_config.json} \
     models/weights/llm.part/
 cp "$work/tagger/tagger_history.json" models/weights/llm.part/
 rm -rf models/weights/llm && mv models/weights/llm.part models/weights/llm
-echo "shipped: models/weights/llm (from $work/stage7)"
+echo "shipped: models/weights/llm (from $work/stage8)"
 # Its ONNX Runtime decode-step engine (not in git): rebuilt for the new weights.
 $motionllm export llm-engine

@@ -1,7 +1,8 @@
 """The one `main()` every node shares: configure the environment, build the node, spin, shut down.
 
 A node whose parameters are invalid at start-up (or whose library refuses its configuration) prints one
-line and exits with status 2; Ctrl-C stops it cleanly (exit status 0, even when it lands mid-message), calling its `shutdown()` first if it has one.
+line and exits with status 2; Ctrl-C stops it cleanly (exit status 0, even when it lands mid-message), calling
+its `shutdown()` first if it has one.
 """
 from __future__ import annotations
 
