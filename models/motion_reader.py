@@ -450,8 +450,8 @@ def tag_accuracy(reader: MotionReader, clips: list, frames_per_token: int) -> di
         for b, c in enumerate(chunk):
             actions = sorted(tagged_actions(c.labels, len(c.codes), frames_per_token), key=lambda a: a[1].start)
             segments = tag_segments({name: p[b, : len(c.codes)].numpy() for name, p in probs.items()}, classes)
-            read["read_order"].append([s["action"] for s in segments] == [a["type"] for a, _ in actions])
             performed = [a["type"] for a, _ in actions]
+            read["read_order"].append([s["action"] for s in segments] == performed)
             for action, tokens in actions:
                 found = [s for s in segments if s["action"] == action["type"]]
                 for name, value in _action_tags(action).items():
