@@ -56,9 +56,14 @@ def test_ros_env_fixture_isolates_this_process(ros_env):
 
 
 # A node whose first callback fails the way rclpy's take_message does when Ctrl-C lands mid-message:
-# rclpy's signal thread has shut the context down (argv[1] == "stopping"), or not ("running").
+# rclpy's signal thread has shut the context down ("stopping"); or the KeyboardInterrupt was raised inside
+# pybind's conversion of the message, which turns it into a RuntimeError ("interrupted"); or the same
+# error comes with neither ("running").
 FAILING_NODE = """
+import os
+import signal
 import sys
+import time
 from rclpy.node import Node
 from motionllm_ros.node_main import run_node
 
@@ -70,6 +75,12 @@ class FailingNode(Node):
     def fail(self):
         if sys.argv[1] == "stopping":
             self.context.try_shutdown()
+        if sys.argv[1] == "interrupted":
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)
+            except KeyboardInterrupt:
+                pass
         raise RuntimeError("Unable to convert call argument '0' to Python object")
 
     def shutdown(self):
@@ -81,8 +92,8 @@ sys.exit(run_node(FailingNode, "failing_node", []))
 
 @pytest.mark.ros
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("state, status", [("stopping", 0), ("running", 1)])
-def test_run_node_stops_cleanly_only_when_the_error_comes_from_shutting_down(ros_env, state, status):
+@pytest.mark.parametrize("state, status", [("stopping", 0), ("interrupted", 0), ("running", 1)])
+def test_run_node_stops_cleanly_only_when_the_error_comes_from_ctrl_c(ros_env, state, status):
     result = subprocess.run([sys.executable, "-c", FAILING_NODE, state], env=ros_env,
                             capture_output=True, text=True, timeout=50)
     assert result.returncode == status, result.stderr

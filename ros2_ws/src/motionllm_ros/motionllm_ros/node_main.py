@@ -6,6 +6,7 @@ its `shutdown()` first if it has one.
 """
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Callable
 
@@ -18,8 +19,25 @@ from motionllm.errors import MotionLLMError
 from motionllm_ros.environment import configure_ros_environment
 
 
+class _InterruptRecord:
+    """Remembers that Ctrl-C arrived, whatever exception it surfaced as."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous = signal.getsignal(signal.SIGINT)
+
+    def __call__(self, signum, frame):
+        self.received = True
+        if callable(self._previous):
+            return self._previous(signum, frame)
+        raise KeyboardInterrupt
+
+
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = None, large_data: bool = False) -> int:
     configure_ros_environment(large_data=large_data)
+    # Installed before rclpy.init: rclpy's own SIGINT handler chains to the Python handler it found.
+    interrupt = _InterruptRecord()
+    signal.signal(signal.SIGINT, interrupt)
     rclpy.init(args=args)
     try:
         node = make_node()
@@ -32,10 +50,11 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = 
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except RuntimeError:
-        # Ctrl-C shuts the context down from rclpy's signal thread. A message being taken at that instant
-        # fails in rclpy's C++ layer (RuntimeError, RCLError, InvalidHandle): that is a clean stop too.
-        # The same error while the context is still up is a real failure.
-        if rclpy.ok():
+        # Ctrl-C landing while rclpy's C++ layer takes a message surfaces as a RuntimeError (RCLError,
+        # InvalidHandle, or pybind's "Unable to convert call argument" when the KeyboardInterrupt is
+        # raised inside its conversion), with the context shut down or not yet: a clean stop too.
+        # The same error without Ctrl-C is a real failure.
+        if not interrupt.received and rclpy.ok():
             raise
     finally:
         if hasattr(node, "shutdown"):
