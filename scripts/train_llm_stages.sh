@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerate the shipped motion LLM (models/weights/llm) in its eight training stages, on the embedded corpus.
-# About 10.5 h on a 2-core CPU; each stage checkpoints and resumes (run the script again after an interruption).
+# Regenerate the shipped motion LLM (models/weights/llm) in its nine training stages, on the embedded corpus.
+# About 12 h on a 2-core CPU; each stage checkpoints and resumes (run the script again after an interruption).
 #   scripts/train_llm_stages.sh [WORK_DIR]     # intermediate stages go to WORK_DIR (default: outputs/llm_stages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,12 +42,16 @@ motionllm=.venv/bin/motionllm
 [ -f "$work/stage8/.done" ] || { $motionllm train llm --init-from "$work/stage7" --out "$work/stage8" --steps 400 \
     --tasks t2m=0.5 m2t=0.1 qa=0.3 predict=0.05 inbetween=0.05 --qa-follow-ups 3 --seed 8 \
     && touch "$work/stage8/.done"; }
+# 9. Writing motion weighted up again (two thirds text-to-motion): 500 steps, ~85 min.
+[ -f "$work/stage9/.done" ] || { $motionllm train llm --init-from "$work/stage8" --out "$work/stage9" --steps 500 \
+    --tasks t2m=0.65 m2t=0.08 qa=0.2 predict=0.035 inbetween=0.035 --qa-follow-ups 3 --seed 9 \
+    && touch "$work/stage9/.done"; }
 # Ship the last stage: the model files and its training log, not the optimiser state or the code cache.
 rm -rf models/weights/llm.part && mkdir -p models/weights/llm.part
-cp -r "$work/stage8"/{adapter,config.json,motion_embeddings.safetensors,history.json,history.png,train_config.json} \
+cp -r "$work/stage9"/{adapter,config.json,motion_embeddings.safetensors,history.json,history.png,train_config.json} \
     models/weights/llm.part/
 cp "$work/tagger/tagger_history.json" models/weights/llm.part/
 rm -rf models/weights/llm && mv models/weights/llm.part models/weights/llm
-echo "shipped: models/weights/llm (from $work/stage8)"
+echo "shipped: models/weights/llm (from $work/stage9)"
 # Its ONNX Runtime decode-step engine (not in git): rebuilt for the new weights.
 $motionllm export llm-engine
