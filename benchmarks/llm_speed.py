@@ -2,14 +2,17 @@
 decoding tokens/s, peak memory. Prints figures; not a timed test.
 
     python benchmarks/llm_speed.py [--model DIR] [--repeats 10] [--threads N] [--engine auto|onnx|torch]
+                                   [--prompt-precision auto|bfloat16|float32]
 
 Latencies are end to end through the Python API (MotionLanguageModel): motion -> features -> VQ codes ->
 prompt -> KV-cached decoding -> text (caption), and text -> prompt -> decoding of exactly 20 motion tokens
 -> VQ decoder -> joints (generation). Model loading is timed once, separately. Targets (issue 4): caption
 <= 0.5 s, generation <= 1.0 s. Decode steps run through the ONNX Runtime engine when one is built beside the
-model (`motionllm export llm-engine`; --engine torch for the torch decoder). On a shared VM the figures vary by
-+-20 % between runs, and by up to 1.5x between quiet and busy hours: use --repeats 10 or more, and read the
-"CPU check" lines (the same fixed matrix product before and after, in GFLOP/s) to tell a busy VM from a slow model.
+model (`motionllm export llm-engine`; --engine torch for the torch decoder); with the engine, prompts are read
+in bfloat16 on CPUs with bfloat16 instructions (--prompt-precision float32 to compare). On a shared VM the
+figures vary by +-20 % between runs, and by up to 1.5x between quiet and busy hours: use --repeats 10 or more,
+and read the "CPU check" lines (the same fixed matrix product before and after, in GFLOP/s) to tell a busy VM
+from a slow model.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import statistics
 import time
 from pathlib import Path
 
-from motionllm.engines import ENGINE_CHOICES
+from motionllm.engines import ENGINE_CHOICES, PROMPT_PRECISIONS
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,6 +62,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                         help="decode steps: the ONNX Runtime engine if built (default), required, or torch")
+    parser.add_argument("--prompt-precision", choices=PROMPT_PRECISIONS, default="auto",
+                        help="what the torch layers read prompts in (default auto: bfloat16 with the engine on a CPU "
+                             "with bfloat16 instructions)")
     args = parser.parse_args()
 
     import torch
@@ -73,7 +79,7 @@ def main() -> None:
         default_threads()
     cpu_before = _cpu_check()
     start = time.perf_counter()
-    lm = MotionLanguageModel.load(args.model, engine=args.engine)
+    lm = MotionLanguageModel.load(args.model, engine=args.engine, prompt_precision=args.prompt_precision)
     load_seconds = time.perf_counter() - start
     motion = read_motion(SAMPLE)[:80] if SAMPLE.is_file() else lm.generate(PROMPTS[0], seconds=4.0)
     assert len(motion) == 80, "a 4 s motion at 20 fps"
@@ -92,7 +98,8 @@ def main() -> None:
 
     print(f"motion LLM speed ({torch.get_num_threads()} torch threads, model {lm.config.base_model or 'SmolLM2-135M-Instruct'}, "
           f"LoRA top {lm.config.lora_layers} layers, decode steps: "
-          f"{'ONNX Runtime ' + lm.model.step_engine.info['weights'] if lm.model.step_engine else 'torch'})")
+          f"{'ONNX Runtime ' + lm.model.step_engine.info['weights'] if lm.model.step_engine else 'torch'}, "
+          f"prompts in {str(lm.model.layer_dtype).removeprefix('torch.')})")
     print(f"{'model load':34s} {load_seconds:6.2f} s")
     print(_line("caption, 4 s motion", caption_times) + f"   -> {caption!r}")
     print(_line("generate, 4 s motion (20 tokens)", generate_times) + f"   -> {len(joints)} frames")

@@ -11,8 +11,9 @@ compute): 12-15 ms.
     logits = steps(embeds, mask, positions)            # (B, 1, H) embeddings of one new token -> (B, vocab)
 
 Only the one-token steps run here. The prompt (prefill) stays in torch, where a batch of tokens is compute-bound
-and fast, and so do the embeddings, the motion reader and the (small) motion head: the graph goes from input
-embeddings to the last hidden state and the text logits. The export is traced for one-token steps (HF's code takes other
+and fast (in bfloat16 on CPUs with bfloat16 instructions: MotionLLM.hold_layers_in), and so do the embeddings,
+the motion reader and the (small) motion head: the graph goes from input embeddings to the last hidden state
+and the text logits. The export is traced for one-token steps (HF's code takes other
 branches for longer inputs), so a step takes exactly one new token whose mask covers the past and itself.
 
 `build_engine` checks the graph against torch on a real prompt before writing anything: an architecture whose
@@ -143,7 +144,8 @@ class DecodeSteps:
 
     def __init__(self, engine: "DecodeStepEngine", cache, head: Callable[[torch.Tensor], torch.Tensor], text: bool):
         self.engine, self.head, self.text = engine, head, text
-        self.past = [t.detach().numpy() for layer in cache.layers for t in (layer.keys, layer.values)]
+        # float(): a prefill in bfloat16 (MotionLLM.hold_layers_in) hands over a bfloat16 cache.
+        self.past = [t.detach().float().numpy() for layer in cache.layers for t in (layer.keys, layer.values)]
         if len(self.past) != len(engine.past_names):
             raise MotionLLMError(f"the engine has {len(engine.past_names) // 2} layers, the model "
                                  f"{len(self.past) // 2}: rebuild it")

@@ -468,7 +468,8 @@ def run_eval_llm(args: argparse.Namespace) -> int:
     if unknown:
         raise MotionLLMError(f"unknown tasks {unknown} (known: {', '.join(TASKS)})")
     default_threads()
-    lm = MotionLanguageModel.load(args.model, tokenizer=args.tokenizer, engine=args.engine)
+    lm = MotionLanguageModel.load(args.model, tokenizer=args.tokenizer, engine=args.engine,
+                                  prompt_precision=args.prompt_precision)
     evaluator = Evaluator.load(args.evaluator)
     cache = args.model / "cache"
     clips = load_clips(args.data, args.split, lm.motion_tokenizer, args.tokenizer, cache, lm.config.max_motion_tokens)

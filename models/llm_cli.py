@@ -29,11 +29,14 @@ def _add_model_options(p, sampling: bool = False) -> None:
 
 
 def add_engine_option(p) -> None:
-    from motionllm.engines import ENGINE_CHOICES
+    from motionllm.engines import ENGINE_CHOICES, PROMPT_PRECISIONS
 
     p.add_argument("--engine", choices=ENGINE_CHOICES, default="auto",
                    help="decode steps through the ONNX Runtime engine built beside the model (`motionllm export "
                         "llm-engine`): auto = when there is one (default), onnx = required, torch = never")
+    p.add_argument("--prompt-precision", choices=PROMPT_PRECISIONS, default="auto",
+                   help="what the torch layers read prompts in: auto = bfloat16 when the steps run in the engine and "
+                        "the CPU has bfloat16 instructions (AMX, AVX512-BF16), else float32 (default)")
 
 
 def _add_motion_output(p) -> None:
@@ -117,7 +120,7 @@ def add_export_parser(subparsers) -> None:
 def run_export_llm(args: argparse.Namespace) -> int:
     from motionllm.models.llm import merge_to_hf
 
-    lm = _load(args)
+    lm = _load(args, engine="torch")  # float32 layers, as trained: the export carries no engine
     merge_to_hf(lm.model, lm.tokenizer, args.out)
     print(args.out)
     return 0
@@ -141,7 +144,8 @@ def _load(args, engine: str | None = None):
     from motionllm.models.motion_llm import MotionLanguageModel, default_threads
 
     default_threads()
-    return MotionLanguageModel.load(args.model, args.base_model, engine=engine or args.engine)
+    return MotionLanguageModel.load(args.model, args.base_model, engine=engine or args.engine,
+                                    prompt_precision=getattr(args, "prompt_precision", "auto"))
 
 
 def _sampling(args, task_default=None):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motionllm.engines import ENGINE_CHOICES
+from motionllm.engines import ENGINE_CHOICES, PROMPT_PRECISIONS
 from motionllm.errors import MotionLLMError
 from motionllm.models.llm import T2M_SAMPLING, MotionLLM, Sampling, load_model
 from motionllm.models.llm_tasks import (CONTEXT_FRACTION, INBETWEEN_PROMPTS, INBETWEEN_TIMED_PROMPTS, M2T_PROMPTS,
@@ -40,17 +40,27 @@ class MotionLanguageModel:
 
     @classmethod
     def load(cls, directory: str | Path | None = None, base_model: str | Path | None = None,
-             tokenizer: str | Path | None = None, engine: str = "auto") -> "MotionLanguageModel":
+             tokenizer: str | Path | None = None, engine: str = "auto",
+             prompt_precision: str = "auto") -> "MotionLanguageModel":
         """engine: "auto" runs decode steps through the ONNX Runtime engine built beside the model
-        (`motionllm export llm-engine`) when there is one for it, "onnx" requires it, "torch" never uses it."""
+        (`motionllm export llm-engine`) when there is one for it, "onnx" requires it, "torch" never uses it.
+        prompt_precision: what the torch layers read prompts in; "auto" = bfloat16 when the decode steps run in the
+        engine and the CPU computes bfloat16 natively (native_bfloat16), else float32."""
         directory = Path(directory) if directory is not None else shipped("llm")
         if engine not in ENGINE_CHOICES:
             raise MotionLLMError(f"unknown engine '{engine}' (one of {', '.join(ENGINE_CHOICES)})")
+        if prompt_precision not in PROMPT_PRECISIONS:
+            raise MotionLLMError(f"unknown prompt precision '{prompt_precision}' "
+                                 f"(one of {', '.join(PROMPT_PRECISIONS)})")
         if not (directory / "config.json").is_file():
             raise MotionLLMError(f"no trained motion LLM in {directory} (train one with `motionllm train llm`)")
         model, hf_tokenizer = load_model(directory, base_model, merge_lora=True)
         if engine != "torch":
             model.step_engine = _load_step_engine(directory, base_model, required=engine == "onnx")
+        if prompt_precision == "auto":
+            prompt_precision = "bfloat16" if model.step_engine is not None and native_bfloat16() else "float32"
+        if prompt_precision == "bfloat16":
+            model.hold_layers_in(torch.bfloat16)
         motion_tokenizer = MotionTokenizer.load(tokenizer if tokenizer is not None else shipped("tokenizer"))
         return cls(model, hf_tokenizer, motion_tokenizer)
 
@@ -250,6 +260,13 @@ def _load_step_engine(directory: Path, base_model, required: bool):
             raise
         warnings.warn(f"{exc}; decoding with torch instead", stacklevel=3)
         return None
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU has bfloat16 matmul instructions (AMX or AVX512-BF16). Without them bfloat16 is emulated
+    and slower than float32."""
+    capabilities = torch.cpu.get_capabilities()
+    return bool(capabilities.get("amx_bf16") or capabilities.get("avx512_bf16"))
 
 
 def default_threads() -> None:

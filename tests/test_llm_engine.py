@@ -144,3 +144,57 @@ def test_the_shipped_model_gets_an_int8_engine_from_the_command_line(tmp_path, c
     assert all(len(f.split()) >= 3 for f, _ in pairs), pairs
     # 8-bit weights move the logits a little (cosine >= 0.99, checked at build): most greedy captions agree.
     assert sum(f == s for f, s in pairs) >= len(pairs) / 2, pairs
+
+
+def test_prompts_read_in_bfloat16_hand_the_engine_a_cache_it_continues_like_float32(tiny_dir, tmp_path):
+    """hold_layers_in(bfloat16): the layers (not the embeddings, heads or rotary frequencies) in bfloat16, the
+    logits of a prompt near float32's, and decoding runs through both the engine and the torch steps."""
+    model, tokenizer = load_model(tiny_dir, merge_lora=True)
+    build_engine(model, tmp_path / ENGINE_DIR, "x", EngineConfig(weights="float32"))
+    engine = DecodeStepEngine.load(tmp_path / ENGINE_DIR)
+    chat, text, motion = _prompts(tokenizer, model)
+    ids = torch.tensor([text[1]])
+    want = model.text_logits(model.hidden(ids).last_hidden_state[:, -1])
+    float32_tokens = _decode_both(model, engine, tokenizer)[1]
+
+    model.hold_layers_in(torch.bfloat16)
+    decoder = model.decoder
+    assert {p.dtype for p in decoder.layers.parameters()} == {torch.bfloat16} == {decoder.norm.weight.dtype}
+    assert model.text_weight().dtype == model.motion_head.dtype == torch.float32
+    assert decoder.rotary_emb.inv_freq.dtype == torch.float32
+    hidden = model.hidden(ids).last_hidden_state
+    assert hidden.dtype == torch.float32
+    got = model.text_logits(hidden[:, -1])
+    assert torch.nn.functional.cosine_similarity(got, want).item() > 0.99
+
+    torch_tokens, onnx_tokens = _decode_both(model, engine, tokenizer)
+    for text_rows, motion_rows in (torch_tokens, onnx_tokens):
+        assert all(len(row) > 3 and all(0 <= t < model.vocab.base for t in row) for row in text_rows)
+        assert len(motion_rows[0]) == 9 and all(0 <= c < NUM_CODES for row in motion_rows for c in row)
+    # Random tiny weights give flat logits, so a bfloat16 prompt may tip a greedy choice; most tokens agree.
+    same = sum(a == b for rows in zip(onnx_tokens[0], float32_tokens[0]) for a, b in zip(*rows))
+    assert same >= 0.5 * sum(len(row) for row in float32_tokens[0]), (onnx_tokens, float32_tokens)
+
+
+def test_prompt_precision_auto_is_bfloat16_only_beside_an_engine_on_a_cpu_with_bfloat16(tiny_dir, tmp_path,
+                                                                                         monkeypatch):
+    from motionllm.models import motion_llm
+    from motionllm.models.llm import merge_to_hf
+    from motionllm.models.motion_llm import MotionLanguageModel
+
+    model_dir = tmp_path / "llm"
+    shutil.copytree(tiny_dir, model_dir)
+    model, _ = load_model(model_dir, merge_lora=True)
+    build_engine(model, model_dir / ENGINE_DIR, fingerprint(model_dir), EngineConfig(weights="float32"))
+    for native in (True, False):
+        monkeypatch.setattr(motion_llm, "native_bfloat16", lambda: native)
+        assert MotionLanguageModel.load(model_dir).model.layer_dtype == (torch.bfloat16 if native else torch.float32)
+        assert MotionLanguageModel.load(model_dir, engine="torch").model.layer_dtype == torch.float32
+    forced = MotionLanguageModel.load(model_dir, engine="torch", prompt_precision="bfloat16")
+    assert forced.model.layer_dtype == torch.bfloat16
+    assert len(forced.caption(forced.joints_of(np.arange(10)))) > 0  # the torch steps run in bfloat16 too
+    with pytest.raises(MotionLLMError, match="unknown prompt precision"):
+        MotionLanguageModel.load(model_dir, prompt_precision="float16")
+    with pytest.raises(MotionLLMError, match="float32 layers"):  # an export is the model as trained
+        merge_to_hf(forced.model, forced.tokenizer, tmp_path / "export")
+    assert not (tmp_path / "export").exists()
