@@ -238,6 +238,7 @@ def build_engine(model, out: Path, model_fingerprint: str, config: EngineConfig 
         raise MotionLLMError(f"engine weights must be one of {', '.join(WEIGHTS)}, not '{config.weights}'")
     if hasattr(model.lm, "merge_and_unload"):
         raise MotionLLMError("build the engine from a model loaded with its LoRA merged (load_model(merge_lora=True))")
+    model.require_float32_layers("the decode-step engine")
     decoder = model.decoder
     with atomic_dir(out) as tmp:
         graph = tmp / GRAPH_FILE

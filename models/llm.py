@@ -194,6 +194,13 @@ class MotionLLM(nn.Module):
         decoder.norm.to(dtype)
         self.layer_dtype = dtype
 
+    def require_float32_layers(self, what: str) -> None:
+        """An export (merge_to_hf, the decode-step engine) is the model as trained, not as held for prompts."""
+        if self.layer_dtype != torch.float32:
+            held = str(self.layer_dtype).removeprefix("torch.")
+            raise MotionLLMError(f"{what} needs the model's layers in float32, as trained, not {held}: load it "
+                                 "with prompt precision float32")
+
     def run_decoder(self, embeds: torch.Tensor, **kwargs):
         """The transformer on input embeddings, in layer_dtype; the last hidden state comes back float32."""
         out = self.decoder(inputs_embeds=embeds.to(self.layer_dtype), **kwargs)
@@ -569,9 +576,7 @@ def merge_to_hf(model: MotionLLM, tokenizer, out: Path) -> None:
 
     from motionllm.fileio import atomic_dir
 
-    if model.layer_dtype != torch.float32:
-        raise MotionLLMError("export a model loaded with float32 layers (as trained), not "
-                             f"{str(model.layer_dtype).removeprefix('torch.')}")
+    model.require_float32_layers("an export")
     lm = copy.deepcopy(model.lm)
     if hasattr(lm, "merge_and_unload"):  # not merged at load yet
         lm = lm.merge_and_unload()

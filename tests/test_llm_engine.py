@@ -195,6 +195,8 @@ def test_prompt_precision_auto_is_bfloat16_only_beside_an_engine_on_a_cpu_with_b
     assert len(forced.caption(forced.joints_of(np.arange(10)))) > 0  # the torch steps run in bfloat16 too
     with pytest.raises(MotionLLMError, match="unknown prompt precision"):
         MotionLanguageModel.load(model_dir, prompt_precision="float16")
-    with pytest.raises(MotionLLMError, match="float32 layers"):  # an export is the model as trained
+    with pytest.raises(MotionLLMError, match="layers in float32"):  # an export is the model as trained
         merge_to_hf(forced.model, forced.tokenizer, tmp_path / "export")
-    assert not (tmp_path / "export").exists()
+    with pytest.raises(MotionLLMError, match="layers in float32"):
+        build_engine(forced.model, tmp_path / "engine", "x")
+    assert not (tmp_path / "export").exists() and not (tmp_path / "engine").exists()
