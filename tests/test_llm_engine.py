@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ import torch
 from motionllm.engines.llm_steps import (ENGINE_DIR, GRAPH_FILE, DecodeStepEngine, EngineConfig, build_engine,
                                          engine_is_current, fingerprint)
 from motionllm.errors import MotionLLMError
-from motionllm.models.llm import MotionLLMConfig, build_model, load_model, save_model
+from motionllm.models.llm import T2M_SAMPLING, MotionLLMConfig, build_model, load_model, save_model
 from motionllm.models.llm_tasks import ChatFormat, Example
 from motionllm.models.paths import DEFAULT_CORPUS, shipped
 
@@ -137,12 +138,16 @@ def test_the_shipped_model_gets_an_int8_engine_from_the_command_line(tmp_path, c
     slow = MotionLanguageModel.load(model_dir, engine="torch")
     assert fast.model.step_engine.info["weights"] == "int8"
     corpus = DEFAULT_CORPUS
-    names = (corpus / "test.txt").read_text().split()[:4] if (corpus / "test.txt").is_file() else []
-    motions = [read_motion(corpus / "new_joints" / f"{n}.npy")[:120] for n in names] or [slow.generate(
-        t, seconds=4.0) for t in ("a person waves.", "a person jumps twice.", "a person walks forward.")]
+    names = (corpus / "test.txt").read_text().split()[:6] if (corpus / "test.txt").is_file() else []
+    # Without a corpus (a fresh clone), motions generated with fixed seeds: the same six on every run.
+    motions = [read_motion(corpus / "new_joints" / f"{n}.npy")[:120] for n in names] or [
+        slow.generate(t, seconds=4.0, sampling=replace(T2M_SAMPLING, seed=seed)) for seed in (0, 1)
+        for t in ("a person waves.", "a person jumps twice.", "a person walks forward.")]
     pairs = [(fast.caption(m), slow.caption(m)) for m in motions]
     assert all(len(f.split()) >= 3 for f, _ in pairs), pairs
-    # 8-bit weights move the logits a little (cosine >= 0.99, checked at build): most greedy captions agree.
+    # 8-bit weights (cosine >= 0.99, checked at build), and prompts in bfloat16 on CPUs with it, move the logits a
+    # little: most greedy captions agree (24 captions of generated motions: 21 agreed with float32 prompts, 18
+    # with bfloat16).
     assert sum(f == s for f, s in pairs) >= len(pairs) / 2, pairs
 
 
