@@ -415,7 +415,8 @@ def test_pose_stage_smooths_each_track_and_restarts_when_time_goes_back():
     rng = np.random.default_rng(4)
     detection = fake_detection(rng, (200, 200))
     estimator = ScriptedEstimator([detection])
-    stage = PoseStage(estimator, Tracker(), SkeletonSmoother())
+    # root=None: the body frame, so the smoothed joints compare with pose.joints (root: tests/test_root.py)
+    stage = PoseStage(estimator, Tracker(), SkeletonSmoother(), root=None)
     image = np.zeros((4, 4, 3), np.uint8)
     (body,), _ = stage.process(image, 10.0)
     np.testing.assert_array_equal(body.joints, body.pose.joints)  # first frame: nothing to smooth yet
