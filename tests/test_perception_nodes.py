@@ -29,6 +29,7 @@ from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from motionllm.motion.skeleton import JOINT_INDEX, bone_lengths  # noqa: E402
 from motionllm.perception.pose import PoseEstimator  # noqa: E402
+from motionllm.perception.root import FEET  # noqa: E402
 from motionllm_ros.conversions import image_to_msg, pose_array_to_joints  # noqa: E402
 from motionllm_ros.diagnostics import status_values  # noqa: E402
 from ros_helpers import collect, spin_until, stamp_ns, start  # noqa: E402
@@ -45,19 +46,21 @@ RECEIVE_ALL = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE)
 
 class BrightnessEstimator(PoseEstimator):
     """Scripted by the image: dark (mean < 64) -> NaN landmarks, bright (mean > 192) -> one fixed valid
-    pose whose keypoints cover the image, anything else -> nobody."""
+    pose (random landmarks, seen through a pinhole), anything else -> nobody."""
 
     name = "brightness"
 
     def __init__(self) -> None:
         rng = np.random.default_rng(0)
         self.world = rng.normal(scale=0.3, size=(33, 3))
-        self.unit_keypoints = rng.uniform(0.1, 0.9, size=(33, 2))
 
     def _detect(self, rgb):
         mean = rgb.mean()
         height, width = rgb.shape[:2]
-        keypoints = self.unit_keypoints * (width, height)
+        # The landmarks 3 m in front of a pinhole with a focal length of one image width, so that the root
+        # estimate can place them.
+        points = self.world + (0.0, 0.0, 3.0)
+        keypoints = width * points[:, :2] / points[:, 2:] + (width / 2, height / 2)
         if mean < 64:
             return [(np.full((33, 3), np.nan), keypoints, np.ones(33))]
         if mean > 192:
@@ -136,7 +139,13 @@ def test_video_to_skeletons_through_both_nodes(ros_process, probe, video_path):
     assert ((0.3 < femurs) & (femurs < 0.55)).all(), f"femur lengths {femurs.min():.3f}..{femurs.max():.3f} m"
     assert (femurs.std(axis=0) < 0.03).all(), f"femur length std {femurs.std(axis=0)} m"
     assert (joints[:, JOINT_INDEX["head"], 1] > 0.25).all()  # Y up
-    assert {m.header.frame_id for m in skeletons} == {"body_b1"}
+    # The camera's world frame (motionllm.perception.root): the person in front of the camera (-Z), pelvis at
+    # hip height, feet on the floor placed under them, and the frame named after the camera's.
+    assert {m.header.frame_id for m in skeletons} == {"cam_floor"}
+    pelvis, feet = joints[:, JOINT_INDEX["pelvis"]], joints[:, FEET].min(axis=1)[:, 1]
+    assert (pelvis[:, 2] < -1.0).all() and (0.5 < np.median(pelvis[:, 1]) < 1.3), pelvis
+    assert abs(np.median(feet)) < 0.05, feet
+    assert 0.3 < float(values["camera_height_m"]) < 5.0 and int(values["root_failures"]) == 0, report
 
     points = np.array([[(p.x, p.y, p.z) for p in m.polygon.points] for m in keypoints])
     assert points.shape[1:] == (33, 3) and {m.header.frame_id for m in keypoints} == {"cam"}
@@ -254,6 +263,8 @@ def test_frames_faster_than_inference_are_dropped_and_counted(ros_process, probe
 @pytest.mark.parametrize("parameter, message", [
     ("estimator:=openpose", "unknown pose estimator 'openpose'"),
     ("image_qos:=fast", "image_qos must be one of reliable, best_effort"),
+    ("camera_height_m:=-1.0", "camera_height_m"),
+    ("horizontal_fov_deg:=200.0", "horizontal_fov_deg"),
 ])
 def test_pose_estimator_refuses_bad_parameters_in_one_line(ros_process, parameter, message):
     pose = start(ros_process, POSE, parameter)

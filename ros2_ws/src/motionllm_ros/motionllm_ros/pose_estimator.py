@@ -6,8 +6,13 @@ Publishes (every message's header.stamp is the stamp of the image it came from)
   /humans/bodies/tracked             std_msgs/String  JSON {"header": {"stamp": {"sec", "nanosec"},
                                      "frame_id"}, "ids": ["b1", ...]}: the fields of hri_msgs/IdsList
                                      (not available here), once per processed frame
-  /humans/bodies/<id>/skeleton3d     geometry_msgs/PoseArray  22 SMPL joints, T2M order, metres, Y up,
-                                     pelvis at the origin; frame_id = `frame_id` with {id} filled in
+  /humans/bodies/<id>/skeleton3d     geometry_msgs/PoseArray  22 SMPL joints, T2M order, metres, in the
+                                     camera's world frame (motionllm.perception.root): origin on the floor
+                                     below the camera, Y up, Z horizontal towards the camera, X to the
+                                     image's right; each body where it is, feet on the floor. frame_id =
+                                     `frame_id` ("<image frame_id>_floor" by default). With root:=false the
+                                     old body frame: pelvis at the origin, axes tilted with the camera
+                                     ("body_<id>")
   /humans/bodies/<id>/keypoints2d    geometry_msgs/PolygonStamped  the 33 MediaPipe landmarks in image
                                      pixels: x right, y down, z = confidence in [0, 1] (not depth);
                                      frame_id = the image's
@@ -23,7 +28,14 @@ Parameters (read at start-up)
   smoothing            One-Euro filter per body (default true); min_cutoff (Hz), beta, d_cutoff (Hz)
   track_timeout        seconds a body may be unseen before it ends; it then comes back with a new id
   max_jump             largest move between frames, in box diagonals, for a person to keep their id
-  frame_id             frame of the skeletons; "{id}" is replaced by the body id (default "body_{id}")
+  root                 world-frame skeletons with root and gravity (default true); false: the body frame
+  horizontal_fov_deg   the camera's horizontal field of view (default 60), unless focal_px > 0
+  focal_px, focal_width_px   focal length in pixels, for images focal_width_px wide (0: as received)
+  camera_tilt_known    false (default): pitch and roll estimated from standing people; true: use
+  camera_pitch_deg, camera_roll_deg   (pitch positive looking down; roll positive counter-clockwise)
+  camera_height_m      height of the camera above the floor; 0 (default): estimated from the feet
+  frame_id             frame of the skeletons; "{camera}" is replaced by the image's frame_id and "{id}"
+                       by the body id (default "": "{camera}_floor", or "body_{id}" with root:=false)
   diagnostics_period   seconds between /diagnostics messages
 
 Never a backlog: the subscription keeps the newest image only, and a worker thread always processes
@@ -52,7 +64,7 @@ from collections import deque
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point32, PolygonStamped, PoseArray
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, ParameterType
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -61,6 +73,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.perception.pose import InvalidLandmarksError, estimator_class, make_estimator
+from motionllm.perception.root import DEFAULT_HFOV_DEG, RootConfig, RootEstimator
 from motionllm.perception.smoothing import BETA, D_CUTOFF_HZ, MIN_CUTOFF_HZ, SkeletonSmoother
 from motionllm.perception.stage import PoseStage, TrackedBody
 from motionllm.perception.tracking import Tracker
@@ -82,6 +95,8 @@ OUTPUT_DEPTH = 10
 LATENCY_WINDOW = 300  # frames over which the latency percentiles are taken
 LOG_THROTTLE_S = 5.0
 BAD_INPUT = ("bad_images", "invalid_landmarks", "failed_frames")
+WORLD_FRAME_ID = "{camera}_floor"  # the default skeleton frame with a root: one world frame per camera
+BODY_FRAME_ID = "body_{id}"        # ... and without (root:=false): one frame per body, pelvis at the origin
 
 
 def body_name(track_id: int) -> str:
@@ -132,6 +147,8 @@ class Counters:
         self.inference_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # the pose stage alone
         self.last_error = ""
         self.errors_since_report = 0
+        # The camera as the root estimate sees it after the last frame: (pitch, roll, height or nan, standing frames)
+        self.camera = (float("nan"), float("nan"), float("nan"), 0)
 
     def percentiles(self, values: deque) -> tuple[float, float]:
         if not values:
@@ -152,8 +169,9 @@ class PoseEstimatorNode(Node):
         smoother = None
         if value("smoothing"):
             smoother = SkeletonSmoother(value("min_cutoff"), value("beta"), value("d_cutoff"))
-        self._stage = PoseStage(estimator, Tracker(value("track_timeout"), value("max_jump")), smoother)
-        self._frame_id = value("frame_id")
+        root = RootEstimator(self._root_config()) if value("root") else None
+        self._stage = PoseStage(estimator, Tracker(value("track_timeout"), value("max_jump")), smoother, root)
+        self._frame_id = value("frame_id") or (WORLD_FRAME_ID if root is not None else BODY_FRAME_ID)
 
         self._tracked_pub = self.create_publisher(String, f"{BODIES}/tracked", OUTPUT_DEPTH)
         self._markers_pub = self.create_publisher(MarkerArray, f"{BODIES}/markers", OUTPUT_DEPTH)
@@ -169,7 +187,29 @@ class PoseEstimatorNode(Node):
         self._subscription = self.create_subscription(Image, IMAGE_TOPIC, self._on_image,
                                                       image_qos(value("image_qos")))
         self.create_timer(value("diagnostics_period"), self._publish_diagnostics)
-        self.get_logger().info(f"ready: {spec} on {self._subscription.topic_name}, bodies on {BODIES}")
+        self.get_logger().info(f"ready: {spec} on {self._subscription.topic_name}, bodies on {BODIES} "
+                               f"({self._describe_root()})")
+
+    def _root_config(self) -> RootConfig:
+        """The camera as the parameters give it. Raises RootError (one line) for values it cannot use."""
+        value = lambda name: self.get_parameter(name).value  # noqa: E731
+        known = value("camera_tilt_known")
+        return RootConfig(horizontal_fov_deg=value("horizontal_fov_deg"), focal_px=value("focal_px"),
+                          focal_width=value("focal_width_px"),
+                          pitch_deg=value("camera_pitch_deg") if known else None,
+                          roll_deg=value("camera_roll_deg") if known else None,
+                          camera_height_m=value("camera_height_m") or None)
+
+    def _describe_root(self) -> str:
+        root = self._stage.root
+        if root is None:
+            return f"body frame {self._frame_id}, pelvis at the origin"
+        c = root.config
+        lens = (f"focal {c.focal_px:g} px" + (f" at {c.focal_width} px wide" if c.focal_width else "")
+                if c.focal_px > 0 else f"horizontal FOV {c.horizontal_fov_deg:g} deg")
+        tilt = f"pitch {c.pitch_deg:g}, roll {c.roll_deg:g} deg" if c.tilt_known else "tilt estimated"
+        height = f"height {c.camera_height_m:g} m" if c.camera_height_m else "height estimated"
+        return f"world frame {self._frame_id}: {lens}, {tilt}, {height}"
 
     def _declare_parameters(self) -> None:
         def number(name, default, low, high, text):
@@ -192,8 +232,24 @@ class PoseEstimatorNode(Node):
         number("d_cutoff", D_CUTOFF_HZ, 0.001, 100.0, "One-Euro cutoff frequency of the speed estimate, Hz")
         number("track_timeout", 1.0, 0.0, 60.0, "Seconds unseen before a body ends (it returns with a new id)")
         number("max_jump", 0.5, 0.01, 10.0, "Largest move between frames, in body-box diagonals, to keep an id")
-        other("frame_id", "body_{id}", ParameterType.PARAMETER_STRING,
-              "Frame of the skeletons (Y up, pelvis at the origin); {id} is replaced by the body id")
+        other("root", True, ParameterType.PARAMETER_BOOL,
+              "Skeletons in the camera's world frame, with root and gravity (false: pelvis at the origin)")
+        number("horizontal_fov_deg", DEFAULT_HFOV_DEG, 1.0, 179.0,
+               "Horizontal field of view of the camera, degrees (used unless focal_px > 0)")
+        number("focal_px", 0.0, 0.0, 1e6, "Focal length in pixels (0: from horizontal_fov_deg)")
+        self.declare_parameter("focal_width_px", 0, ParameterDescriptor(
+            type=ParameterType.PARAMETER_INTEGER, read_only=True,
+            description="Image width focal_px is given for (0: the images as received)",
+            integer_range=[IntegerRange(from_value=0, to_value=100000)]))
+        other("camera_tilt_known", False, ParameterType.PARAMETER_BOOL,
+              "Use camera_pitch_deg and camera_roll_deg (false: estimated from standing people)")
+        number("camera_pitch_deg", 0.0, -89.9, 89.9, "Camera pitch, degrees, positive looking down")
+        number("camera_roll_deg", 0.0, -89.9, 89.9,
+               "Camera roll, degrees, positive turned counter-clockwise about its viewing direction")
+        number("camera_height_m", 0.0, 0.0, 100.0, "Camera height above the floor, m (0: estimated from the feet)")
+        other("frame_id", "", ParameterType.PARAMETER_STRING,
+              "Frame of the skeletons; {camera} is the image's frame_id, {id} the body id "
+              "(empty: {camera}_floor, or body_{id} with root false)")
         number("diagnostics_period", 1.0, 0.05, 60.0, "Seconds between /diagnostics messages")
 
     def _make_estimator(self, spec: str):
@@ -246,12 +302,19 @@ class PoseEstimatorNode(Node):
             self._bad_input(kind, exc)
             return
         self._publish(bodies, ended, header)
+        root = self._stage.root
+        camera = None
+        if root is not None:
+            height = root.camera_height
+            camera = (*root.tilt_deg, float("nan") if height is None else height, root.standing_samples)
         latency_ms = (time.time_ns() - (header.stamp.sec * 1_000_000_000 + header.stamp.nanosec)) * 1e-6
         with self._lock:
             self._counters.processed += 1
             self._counters.no_person += not bodies
             self._counters.inference_ms.append(inference_ms)
             self._counters.latency_ms.append(latency_ms)
+            if camera is not None:
+                self._counters.camera = camera
 
     def _bad_input(self, kind: str, exc: Exception | str) -> None:
         with self._lock:
@@ -274,7 +337,7 @@ class PoseEstimatorNode(Node):
                     self.create_publisher(PolygonStamped, f"{BODIES}/{name}/keypoints2d", OUTPUT_DEPTH))
                 self.get_logger().info(f"new body {name}")
             skeleton_pub, keypoints_pub = self._body_pubs[body.id]
-            frame_id = self._frame_id.replace("{id}", name)
+            frame_id = self._frame_id.replace("{id}", name).replace("{camera}", header.frame_id or "camera")
             skeleton_pub.publish(joints_to_pose_array(body.joints, header.stamp, frame_id))
             keypoints_pub.publish(keypoints_message(body, header))
             markers += skeleton_markers(body.joints, header.stamp, frame_id, ns=name).markers
@@ -293,6 +356,9 @@ class PoseEstimatorNode(Node):
                       "frames_lost": c.lost,
                       "frames_without_person": c.no_person, **c.bad,
                       "tracked_bodies": len(self._stage.tracker.tracks),
+                      "root_failures": self._stage.root_failures,
+                      "camera_pitch_deg": round(c.camera[0], 2), "camera_roll_deg": round(c.camera[1], 2),
+                      "camera_height_m": round(c.camera[2], 3), "standing_frames": c.camera[3],
                       "latency_ms_p50": latency[0], "latency_ms_p95": latency[1],
                       "inference_ms_p50": inference[0], "inference_ms_p95": inference[1]}
             errors, last_error = c.errors_since_report, c.last_error
