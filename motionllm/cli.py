@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "motionllm.motion.convert",
     "motionllm.motion.render",
     "motionllm.corpus.cli",
+    "motionllm.realdata.cli",
     "motionllm.retargeting.cli",
     "motionllm.perception.cli",
     "motionllm.perception.describe_cli",

@@ -388,7 +388,87 @@ def templates(label: dict, rng) -> list[str]:
                 "touches/NOUN/touch", "V:step side/NOUN to/ADP side/NOUN tapping/VERB/tap {poss} feet/NOUN/foot",
                 f"V:step to/ADP the/DET {side}/NOUN and/CCONJ V:tap , then/ADV to/ADP the/DET "
                 f"{'right' if side == 'left' else 'left'}/NOUN"]
+
+    # Actions of the real mocap datasets (motionllm.realdata) that the generator does not make.
+    if kind == "walk_diagonal":
+        d = direction
+        return [f"V:walk forward/ADV diagonally/ADV to/ADP the/DET {d}/NOUN {sp}", f"V:walk diagonally/ADV "
+                f"to/ADP the/DET {d}/NOUN {sp}", f"V:walk ahead/ADV and/CCONJ to/ADP the/DET {d}/NOUN {sp}",
+                f"V:walk forward/ADV , drifting/VERB/drift to/ADP the/DET {d}/NOUN"]
+    if kind == "guide":
+        hand = _hand(side)
+        return [f"V:gesture with/ADP {hand} to/PART show/VERB the/DET way/NOUN", f"V:guide someone/PRON "
+                f"with/ADP {hand}", f"V:extend {_arm(side)} to/PART show/VERB someone/PRON the/DET way/NOUN",
+                f"V:point the/DET way/NOUN with/ADP {hand}"]
+    if kind == "respond":
+        return [f"V:raise {_hand(side)} to/PART answer/VERB", f"V:put {_hand(side)} up/ADP to/PART "
+                "respond/VERB", f"V:raise {_arm(side)} in/ADP response/NOUN", f"V:lift {_hand(side)} to/PART "
+                "reply/VERB"]
+    if kind == "call":
+        return ["V:cup {poss} hands/NOUN/hand around/ADP {poss} mouth/NOUN and/CCONJ V:call out/ADP",
+                "V:call out/ADP to/ADP someone/PRON with/ADP {poss} hands/NOUN/hand at/ADP {poss} mouth/NOUN",
+                "V:shout with/ADP {poss} hands/NOUN/hand around/ADP {poss} mouth/NOUN", "V:call to/ADP "
+                "someone/PRON far/ADV away/ADV"]
+    if kind == "punch":
+        return ["V:throw punches/NOUN/punch", "V:punch the/DET air/NOUN", "V:punch forward/ADV with/ADP "
+                "{poss} fists/NOUN/fist", "V:throw a/DET series/NOUN of/ADP punches/NOUN/punch"]
+    if kind == "kick":
+        return ["V:kick", "V:kick the/DET air/NOUN", "V:throw kicks/NOUN/kick", "V:do a/DET series/NOUN of/ADP "
+                "kicks/NOUN/kick"]
+    if kind == "slash":
+        return ["V:slash with/ADP a/DET sword/NOUN", "V:swing a/DET sword/NOUN", "V:make sword/NOUN "
+                "slashes/NOUN/slash", "V:slash the/DET air/NOUN as/SCONJ if/SCONJ holding/VERB/hold a/DET "
+                "sword/NOUN"]
+    if kind == "dance":
+        return ["V:dance", "V:dance to/ADP music/NOUN", "V:perform a/DET dance/NOUN", "V:dance energetically/ADV"]
+    if kind == "jump":
+        return ["V:jump", "V:jump up/ADV", "V:jump several/ADJ times/NOUN/time", "V:leap into/ADP the/DET air/NOUN"]
+    if kind == "play_basketball":
+        return ["V:play basketball/NOUN", "V:dribble a/DET basketball/NOUN", "V:move around/ADV playing/VERB/play "
+                "basketball/NOUN", "V:play with/ADP a/DET basketball/NOUN"]
+    if kind == "referee_signals":
+        return ["V:make basketball/NOUN referee/NOUN signals/NOUN/signal", "V:signal like/ADP a/DET "
+                "basketball/NOUN referee/NOUN", "V:make referee/NOUN hand/NOUN signals/NOUN/signal",
+                "V:give signals/NOUN/signal with/ADP {poss} arms/NOUN/arm like/ADP a/DET referee/NOUN"]
+    if kind == "direct_traffic":
+        return ["V:direct traffic/NOUN", "V:direct traffic/NOUN with/ADP {poss} arms/NOUN/arm", "V:wave "
+                "cars/NOUN/car through/ADP like/ADP a/DET traffic/NOUN officer/NOUN", "V:signal to/ADP "
+                "traffic/NOUN with/ADP {poss} arms/NOUN/arm"]
+    if kind == "play_soccer":
+        return ["V:play soccer/NOUN", "V:kick a/DET soccer/NOUN ball/NOUN", "V:dribble a/DET soccer/NOUN "
+                "ball/NOUN", "V:move around/ADV kicking/VERB/kick a/DET ball/NOUN"]
+    if kind == "wash_window":
+        return ["V:wash a/DET window/NOUN", "V:wipe a/DET window/NOUN", "V:clean a/DET window/NOUN with/ADP "
+                "{poss} hand/NOUN", "V:scrub a/DET window/NOUN"]
     raise KeyError(f"no caption templates for action {kind!r}")
+
+
+# How a performer's style (the `manner` of a real mocap clip, motionllm.realdata) reads in a caption: as
+# the subject ("an exhausted person") or as a phrase after the action ("..., energetically").
+MANNER_SUBJECTS = {
+    "active": ("an/DET energetic/ADJ person/NOUN",), "elderly": ("an/DET elderly/ADJ person/NOUN",
+                                                                  "an/DET old/ADJ person/NOUN"),
+    "exhausted": ("an/DET exhausted/ADJ person/NOUN",), "tired": ("a/DET tired/ADJ person/NOUN",),
+    "youthful": ("a/DET young/ADJ person/NOUN",), "childish": ("a/DET childlike/ADJ person/NOUN",),
+    "happy": ("a/DET happy/ADJ person/NOUN",), "sad": ("a/DET sad/ADJ person/NOUN",),
+    "angry": ("an/DET angry/ADJ person/NOUN",), "proud": ("a/DET proud/ADJ person/NOUN",),
+    "not_confident": ("a/DET timid/ADJ person/NOUN",), "giant": ("a/DET giant/NOUN",),
+    "old": ("an/DET old/ADJ person/NOUN", "an/DET elderly/ADJ person/NOUN"),
+}
+MANNER_PHRASES = {
+    "active": ("energetically/ADV", "with/ADP energy/NOUN"), "elderly": ("like/ADP an/DET elderly/ADJ person/NOUN",),
+    "exhausted": ("wearily/ADV", "as/SCONJ if/SCONJ exhausted/ADJ"), "tired": ("wearily/ADV", "tiredly/ADV"),
+    "feminine": ("in/ADP a/DET feminine/ADJ way/NOUN", "femininely/ADV"),
+    "masculine": ("in/ADP a/DET masculine/ADJ way/NOUN", "in/ADP a/DET manly/ADJ way/NOUN"),
+    "youthful": ("in/ADP a/DET youthful/ADJ way/NOUN", "with/ADP youthful/ADJ energy/NOUN"),
+    "childish": ("like/ADP a/DET child/NOUN", "childishly/ADV"), "happy": ("happily/ADV", "cheerfully/ADV"),
+    "sad": ("sadly/ADV", "gloomily/ADV"), "angry": ("angrily/ADV", "furiously/ADV"),
+    "proud": ("proudly/ADV", "with/ADP pride/NOUN"), "not_confident": ("timidly/ADV", "without/ADP confidence/NOUN"),
+    "musical": ("rhythmically/ADV", "like/ADP a/DET musical/ADJ performer/NOUN"),
+    "giant": ("heavily/ADV , like/ADP a/DET giant/NOUN", "with/ADP big/ADJ , heavy/ADJ movements/NOUN/movement"),
+    "thug": ("with/ADP a/DET swagger/NOUN", "like/ADP a/DET thug/NOUN"), "old": ("like/ADP an/DET old/ADJ person/NOUN",),
+}
+MANNERS = tuple(sorted(set(MANNER_SUBJECTS) | set(MANNER_PHRASES)))
 
 
 def gesture_while(label: dict, rng) -> list[str]:
@@ -472,8 +552,13 @@ def _unit_phrase(unit, rng, form: str, slots: dict, choice: dict) -> list:
     return tokens
 
 
-def captions_for(actions: list[dict], rng: np.random.Generator, count: int = 3) -> list[Caption]:
-    """`count` different captions of the clip's actions (HumanML3D has ~3 per motion)."""
+def captions_for(actions: list[dict], rng: np.random.Generator, count: int = 3,
+                 manner: str | None = None) -> list[Caption]:
+    """`count` different captions of the clip's actions (HumanML3D has ~3 per motion). `manner` (a key of
+    MANNER_PHRASES or MANNER_SUBJECTS, e.g. "exhausted") is said in every caption, as the subject or after the
+    actions; None draws exactly what it always drew."""
+    if manner is not None and manner not in MANNERS:
+        raise KeyError(f"no caption words for the manner {manner!r} (known: {', '.join(MANNERS)})")
     units = _units(actions)
     n = min(len(units), 3)
     patterns = list(SEQUENCE_PATTERNS[n])
@@ -486,6 +571,14 @@ def captions_for(actions: list[dict], rng: np.random.Generator, count: int = 3) 
         slots = {"poss": f"{poss}/DET", "the": str(rng.choice(["the/DET", f"{poss}/DET"]))}
         pattern = patterns[attempt % len(patterns)]
         choice = {}
+        manner_tail = []
+        if manner is not None:
+            subjects, phrases = MANNER_SUBJECTS.get(manner, ()), MANNER_PHRASES.get(manner, ())
+            if subjects and (not phrases or rng.random() < 0.5):
+                subject, poss = str(rng.choice(subjects)), "their"
+                slots = {"poss": "their/DET", "the": str(rng.choice(["the/DET", "their/DET"]))}
+            else:
+                manner_tail = [(",", ",", "PUNCT")] + render(str(rng.choice(phrases)), "3sg", {})
         pieces = {"S": render(subject, "3sg", {})}
         for key, unit in zip("abc", units[:3]):
             choice_key = {}
@@ -500,7 +593,7 @@ def captions_for(actions: list[dict], rng: np.random.Generator, count: int = 3) 
             else:
                 tokens.append((word, word, CONNECTIVE_POS.get(word, "ADV")))
         del choice
-        caption = to_caption(tokens)
+        caption = to_caption(tokens + manner_tail)
         if caption.text not in seen:
             seen.add(caption.text)
             out.append(caption)

@@ -11,6 +11,7 @@ Input formats (format name: files; see docs/formats.md for each one's joint mapp
     bvh        .bvh, any skeleton with known joint names
     amc        .amc CMU/Acclaim motion, with `asf` = its .asf skeleton; 120 Hz unless `fps`
     deepmimic  .txt/.json DeepMimic humanoid3d motion ({"Loop": ..., "Frames": [...]})
+    cmu-expmap .txt CMU motion-prediction exponential maps (rows of 117 numbers); 120 fps unless `fps`
     smpl       .npz SMPL/SMPL-H/SMPL-X parameters (AMASS), with `body_model` = the body-model files
 A .npy is told apart by its shape, a .json/.txt by its content. `fps` overrides the rate a file stores.
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.motion.canonical import canonicalize, check_joints
-from motionllm.motion.formats import amc, arrays, bvh, deepmimic, mediapipe_landmarks, smpl
+from motionllm.motion.formats import amc, arrays, bvh, cmu_expmap, deepmimic, mediapipe_landmarks, smpl
 from motionllm.motion.skeleton import FPS, NUM_JOINTS
 
 INPUT_FORMATS: dict[str, tuple[Callable, frozenset[str]]] = {
@@ -38,6 +39,7 @@ INPUT_FORMATS: dict[str, tuple[Callable, frozenset[str]]] = {
     "bvh": (bvh.read, frozenset({"fps", "units"})),
     "amc": (amc.read, frozenset({"asf", "fps"})),
     "deepmimic": (deepmimic.read, frozenset({"fps"})),
+    "cmu-expmap": (cmu_expmap.read, frozenset({"fps"})),
     "smpl": (smpl.read, frozenset({"body_model", "trust_pickle", "fps"})),
 }
 OUTPUT_FORMATS: dict[str, Callable] = {
@@ -81,6 +83,15 @@ def _json_format(path: Path) -> str:
     )
 
 
+def _starts_like_expmap(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            start = f.read(8192).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return cmu_expmap.looks_like(start)
+
+
 def detect_input_format(path: str | os.PathLike) -> str:
     """The input format of `path`, from its extension (and shape or content for .npy/.json/.txt)."""
     path = Path(path)
@@ -89,6 +100,8 @@ def detect_input_format(path: str | os.PathLike) -> str:
         raise MotionFormatError(f"file not found: {path}")
     if suffix == ".npy":
         return _npy_format(path)
+    if suffix == ".txt" and _starts_like_expmap(path):
+        return "cmu-expmap"
     if suffix in (".json", ".txt"):
         return _json_format(path)
     if suffix == ".asf":

@@ -134,7 +134,26 @@ BLENDER_FAMILY = SkeletonFamily(
     spine_from_chain=True,
 )
 
-FAMILIES = (SMPL_FAMILY, HIPS_FAMILY, BLENDER_FAMILY)
+# Bandai-Namco Research Motion datasets (UpperLeg_L, LowerArm_R; Shoulder_L is the clavicle's inner joint).
+BANDAI_FAMILY = SkeletonFamily(
+    "Bandai-Namco (UpperLeg_L, LowerArm_L)",
+    _sides({
+        "pelvis": (("Hips", 1.0),),
+        "{side}_hip": (("UpperLeg_{S}", 1.0),),
+        "{side}_knee": (("LowerLeg_{S}", 1.0),),
+        "{side}_ankle": (("Foot_{S}", 1.0),),
+        "{side}_foot": (("Toes_{S}", 1.0),),
+        "neck": (("Neck", 1.0),),
+        "head": (("Head", 1.0),),
+        "{side}_collar": (("Shoulder_{S}", 1.0),),
+        "{side}_shoulder": (("UpperArm_{S}", 1.0),),
+        "{side}_elbow": (("LowerArm_{S}", 1.0),),
+        "{side}_wrist": (("Hand_{S}", 1.0),),
+    }),
+    spine_from_chain=True,
+)
+
+FAMILIES = (SMPL_FAMILY, HIPS_FAMILY, BLENDER_FAMILY, BANDAI_FAMILY)
 
 
 def bone_length(bones: Bones, name: str) -> float:
@@ -209,7 +228,7 @@ def smpl_points(bones: Bones, parents: dict[str, str | None], what: str) -> dict
     names = ", ".join(sorted(b for b in bones if "/" not in b))
     raise MotionFormatError(
         f"{what}: cannot map this skeleton to SMPL-22 (known: SMPL names, Hips/LeftUpLeg as in LaFAN1, "
-        f"Mixamo and CMU BVH, Blender thigh.L); its joints are: {names}"
+        f"Mixamo and CMU BVH, Blender thigh.L, Bandai-Namco UpperLeg_L); its joints are: {names}"
     )
 
 
