@@ -113,7 +113,7 @@ def test_video_to_descriptions_and_answers_through_three_nodes(ros_process, prob
     skeleton_stamps = {stamp_ns(m) for m in received["/humans/bodies/b1/skeleton3d"]}
     report = f"{records}\n{describer.output()}"
     for record in records:
-        assert record["body_id"] == "b1" and record["caption"].strip() and record["header"]["frame_id"] == "body_b1"
+        assert record["body_id"] == "b1" and record["caption"].strip() and record["header"]["frame_id"] == "camera_floor"
         end = ns_of(record["end"])
         assert ns_of(record["header"]["stamp"]) == end and end in skeleton_stamps, report  # the frame it ended on
         assert 0 < (end - ns_of(record["start"])) * 1e-9 <= 2.0 + 1e-6 and record["duration_s"] <= 2.0
