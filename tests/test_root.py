@@ -16,7 +16,7 @@ from motionllm.motion.formats.mediapipe_landmarks import LANDMARK_INDEX, NUM_LAN
 from motionllm.motion.skeleton import JOINT_INDEX
 from motionllm.perception.pose import PersonPose, PoseEstimator
 from motionllm.perception.root import (
-    FEET, RootConfig, RootError, RootEstimator, camera_to_world, focal_length, level_from_camera,
+    FEET, RootConfig, RootError, RootEstimator, camera_to_world, focal_length, level_from_camera, ray_rotation,
     solve_translation, standing_axis, tilt_from_up, up_from_tilt)
 from motionllm.perception.stage import BODY, WORLD, PoseStage
 
@@ -73,8 +73,18 @@ def view(body_level: np.ndarray, pelvis_level: np.ndarray, pitch: float, roll: f
     return world, keypoints, translation
 
 
-def pose_of(world, keypoints, confidences=None) -> PersonPose:
-    return PersonPose.from_landmarks(world, keypoints, np.ones(NUM_LANDMARKS) if confidences is None else confidences)
+HIPS = [LANDMARK_INDEX["left_hip"], LANDMARK_INDEX["right_hip"]]
+
+
+def as_blazepose(world, keypoints, focal: float = FOCAL):
+    """Camera-axes landmarks as BlazePose reports them: in the axes of a camera turned towards the hips."""
+    return world @ ray_rotation(keypoints[HIPS].mean(axis=0), focal, CENTER)
+
+
+def pose_of(world, keypoints, confidences=None, ray: bool = True) -> PersonPose:
+    """The PersonPose an estimator reports for a body seen at camera-axes landmarks `world`."""
+    return PersonPose.from_landmarks(as_blazepose(world, keypoints) if ray else world, keypoints,
+                                     np.ones(NUM_LANDMARKS) if confidences is None else confidences)
 
 
 def place(body: np.ndarray, x: float, distance: float, camera_height: float, lift: float = 0.0) -> np.ndarray:
@@ -299,7 +309,8 @@ def test_pose_stage_publishes_world_frame_skeletons_by_default():
     config = RootConfig(focal_px=FOCAL, pitch_deg=15.0, roll_deg=0.0)
     from motionllm.perception.root import RootEstimator as Root
 
-    stage = PoseStage(ScriptedEstimator([(w, kp, np.ones(NUM_LANDMARKS)) for w, kp in frames]), root=Root(config))
+    stage = PoseStage(ScriptedEstimator([(as_blazepose(w, kp), kp, np.ones(NUM_LANDMARKS)) for w, kp in frames]),
+                      root=Root(config))
     pelvis = []
     for k in range(20):
         bodies, _ = stage.process(image, k / 20)
@@ -319,7 +330,27 @@ def test_pose_stage_leaves_out_a_person_it_cannot_place():
     world, keypoints, _ = view(body, place(body, 0.0, 3.0, 1.7), 0.0, 0.0)
     mirrored = 2 * np.asarray(CENTER) - keypoints  # the pinhole puts this body behind the camera
     ones = np.ones(NUM_LANDMARKS)
-    stage = PoseStage(ScriptedEstimator([(world, keypoints, ones), (world, mirrored, ones), (world, keypoints, ones)]))
+    stage = PoseStage(ScriptedEstimator([(world, keypoints, ones), (world, mirrored, ones), (world, keypoints, ones)]),
+                      root=RootEstimator(RootConfig(ray_aligned=False)))
     image = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     counts = [len(stage.process(image, k / 20)[0]) for k in range(3)]
     assert counts == [1, 0, 1] and stage.root_failures == 1
+
+
+def test_ray_alignment_matters_for_a_body_at_the_side_of_the_view():
+    """BlazePose's landmark axes look along the ray to the person: read as the optical axis, a body at the edge
+    of a wide view (here right of and below its centre) leans; read as the ray, it stands upright."""
+    body = standing_body()
+    world, keypoints, _ = view(body, place(body, 2.0, 3.0, 1.5), 0.0, 0.0)  # 34 degrees to the right
+    leans = {}
+    for ray in (True, False):
+        root = RootEstimator(RootConfig(focal_px=FOCAL, pitch_deg=0.0, roll_deg=0.0, ray_aligned=True))
+        joints = root(pose_of(world, keypoints, ray=ray), WIDTH, HEIGHT)
+        axis = joints[JOINT_INDEX["neck"]] - joints[PELVIS]
+        leans[ray] = math.degrees(math.acos(axis[1] / np.linalg.norm(axis)))
+    assert leans[True] < 1.0 and leans[False] > 5.0, leans
+    # Optical-axis landmarks with ray_aligned=False are read as they are.
+    root = RootEstimator(RootConfig(focal_px=FOCAL, pitch_deg=0.0, roll_deg=0.0, ray_aligned=False))
+    joints = root(pose_of(world, keypoints, ray=False), WIDTH, HEIGHT)
+    axis = joints[JOINT_INDEX["neck"]] - joints[PELVIS]
+    assert math.degrees(math.acos(axis[1] / np.linalg.norm(axis))) < 1.0

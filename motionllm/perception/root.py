@@ -7,7 +7,10 @@ Every motion the models learned from moves through a room with gravity along -Y.
 skeleton there:
 
 1. **Root (where).** The world landmarks are the camera-frame points minus the camera-frame position T of
-   their origin (the hip midpoint): their axes are the camera's, only the translation is missing. So the
+   their origin (the hip midpoint), in axes that look along the ray from the camera to the hips: BlazePose
+   sees a crop around the person, so a person off to one side is seen as from a camera turned towards them
+   (`ray_rotation`, the smallest rotation from the optical axis to that ray, takes them to camera axes;
+   `ray_aligned=False` takes the landmark axes as the camera's). Only the translation is missing. So the
    pixels say where T is: for each landmark i with metric offset W_i and normalised image coordinates
    (a_i, b_i) = ((u - cx) / f, (v - cy) / f), the pinhole model gives  X_i + Tx = a_i (Z_i + Tz)  and
    Y_i + Ty = b_i (Z_i + Tz), linear in T. `solve_translation` solves the 66 equations by weighted least
@@ -94,6 +97,7 @@ class RootConfig:
     tilt_window: int = TILT_WINDOW
     floor_window: int = FLOOR_WINDOW
     min_tilt_samples: int = MIN_TILT_SAMPLES
+    ray_aligned: bool = True                      # landmark axes follow the ray to the hips (False: the optical axis)
 
     def __post_init__(self) -> None:
         if not 1.0 <= self.horizontal_fov_deg <= 179.0:
@@ -166,6 +170,19 @@ def solve_translation(world: np.ndarray, keypoints: np.ndarray, weights: np.ndar
         raise RootError(f"root: the body would be {translation[2]:.2f} m behind the camera "
                         "(a wrong focal length or field of view, or a bad detection)")
     return translation
+
+
+def ray_rotation(pixel, focal: float, center: tuple[float, float]) -> np.ndarray:
+    """(3, 3) the smallest rotation taking the optical axis (0, 0, 1) to the ray through `pixel`."""
+    d = np.array([(pixel[0] - center[0]) / focal, (pixel[1] - center[1]) / focal, 1.0])
+    d /= np.linalg.norm(d)
+    axis = np.cross([0.0, 0.0, 1.0], d)
+    s, c = np.linalg.norm(axis), d[2]
+    if s < 1e-12:
+        return np.eye(3)
+    k = axis / s
+    K = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + s * K + (1 - c) * K @ K
 
 
 # --- gravity --------------------------------------------------------------------------------------
@@ -304,23 +321,27 @@ class RootEstimator:
             return None
         return floor_below_camera(np.array(self._feet), self.rotation)
 
-    def camera_points(self, pose, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-        """(translation (3,), SMPL-22 joints (22, 3)) of a PersonPose in camera axes (x right, y down, z forward)."""
+    def camera_points(self, pose, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(translation (3,), hip-centred landmarks (33, 3), SMPL-22 joints (22, 3)) of a PersonPose in camera
+        axes (x right, y down, z forward)."""
         world = pose.world_landmarks.astype(np.float64)
         c = self.config
         focal = focal_length(width, c.horizontal_fov_deg, c.focal_px, c.focal_width)
+        center = (width / 2.0, height / 2.0)
+        if c.ray_aligned:
+            world = world @ ray_rotation(pose.keypoints[HIPS].mean(axis=0), focal, center).T
         translation = solve_translation(world, pose.keypoints, np.maximum(pose.confidences, MIN_WEIGHT),
-                                        focal, (width / 2.0, height / 2.0))
-        return translation, mediapipe33_to_smpl22(world) + translation
+                                        focal, center)
+        return translation, world, mediapipe33_to_smpl22(world) + translation
 
     def __call__(self, pose, width: int, height: int) -> np.ndarray:
         """The (22, 3) float32 SMPL-22 joints of `pose` (a PersonPose) in the world frame, with root.
 
         `width`, `height`: the image the pose was estimated on (the pinhole's size). Raises RootError.
         """
-        _, joints = self.camera_points(pose, width, height)
+        _, world, joints = self.camera_points(pose, width, height)
         if not self.config.tilt_known:
-            axis = standing_axis(pose.world_landmarks, pose.confidences)
+            axis = standing_axis(world, pose.confidences)
             if axis is not None:
                 self._axes.append(axis)
                 self._tilt = None
