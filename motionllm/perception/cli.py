@@ -7,8 +7,11 @@ filled by linear interpolation between the nearest frames where they were (the f
 frames are held at the ends). The motion is then made canonical (20 fps, on the floor, facing +Z at
 frame 0) and written whole or not at all.
 
-Monocular world landmarks are centred on the hips, so the pelvis stays at the origin: the motion has
-the body's articulation, not its travel through the room.
+The skeletons are in the camera's world frame (motionllm.perception.root): the root comes from a pinhole
+camera (--fov, or --focal-px), gravity from --camera-pitch/--camera-roll or from the person's standing
+frames, the floor from the feet (or --camera-height); so the motion keeps its travel through the room and
+a jump leaves the floor. --no-root gives the old per-image estimate: pelvis fixed, axes tilted with the
+camera.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ def add_parser(subparsers) -> None:
                     "over every frame of a video file or an image folder, keep the person seen in the most "
                     "frames, fill the frames where they were not found by interpolation, and write their "
                     "canonical motion (T, 22, 3): metres, Y up, 20 fps, on the floor, facing +Z at frame 0, "
-                    "pelvis fixed at the origin (monocular poses have no travel). See docs/perception.md.",
+                    "with the travel through the room from the camera's pinhole model. See docs/perception.md.",
     )
     add_frame_source_arguments(p)
     p.add_argument("-o", "--output", required=True, help="output joints .npy, (T, 22, 3) at 20 fps")
@@ -46,6 +49,39 @@ def add_frame_source_arguments(p) -> None:
     p.add_argument("--width", type=int, default=640, metavar="PX",
                    help="resize frames to this width before estimation (aspect kept; 0 = full size; default 640)")
     p.add_argument("--estimator", default="blazepose", help="pose estimator (default blazepose)")
+    add_camera_arguments(p)
+
+
+def add_camera_arguments(p) -> None:
+    """The camera the root and gravity estimate assumes (motionllm.perception.root.RootConfig)."""
+    from motionllm.perception.root import DEFAULT_HFOV_DEG
+
+    g = p.add_argument_group("camera (root and gravity; docs/perception.md)")
+    g.add_argument("--fov", type=float, default=DEFAULT_HFOV_DEG, metavar="DEG",
+                   help=f"horizontal field of view of the camera (default {DEFAULT_HFOV_DEG:g}); ignored with --focal-px")
+    g.add_argument("--focal-px", type=float, default=0.0, metavar="PX",
+                   help="focal length in pixels, for frames --focal-width wide (default: from --fov)")
+    g.add_argument("--focal-width", type=int, default=0, metavar="PX",
+                   help="the frame width --focal-px is for, e.g. the video's full width (default: the frames "
+                        "as estimated, after --width)")
+    g.add_argument("--camera-pitch", type=float, metavar="DEG",
+                   help="known camera pitch, positive looking down (with --camera-roll; default: estimated from "
+                        "the people's standing frames)")
+    g.add_argument("--camera-roll", type=float, metavar="DEG",
+                   help="known camera roll, positive turned counter-clockwise about the viewing direction")
+    g.add_argument("--camera-height", type=float, metavar="M",
+                   help="height of the camera above the floor (default: estimated from the feet)")
+    g.add_argument("--no-root", action="store_true",
+                   help="no root or gravity: pelvis fixed at the origin, axes tilted with the camera")
+
+
+def root_from_args(args: argparse.Namespace):
+    """The RootEstimator for the options of add_camera_arguments, or None with --no-root. Raises RootError."""
+    from motionllm.perception.root import RootConfig, RootEstimator
+
+    config = RootConfig(horizontal_fov_deg=args.fov, focal_px=args.focal_px, focal_width=args.focal_width,
+                        pitch_deg=args.camera_pitch, roll_deg=args.camera_roll, camera_height_m=args.camera_height)
+    return None if args.no_root else RootEstimator(config)
 
 
 def open_frame_source(args: argparse.Namespace):
@@ -60,6 +96,17 @@ def open_frame_source(args: argparse.Namespace):
         return ImageFolderSource(args.input, fps=None, width=args.width), args.fps or FOLDER_FPS
     source = VideoFileSource(args.input, fps=None, width=args.width)
     return source, args.fps or source.native_fps
+
+
+def describe_camera(root) -> str:
+    """'; camera pitch .., roll .., height ..' as the root estimate ended up, or '' without one."""
+    if root is None:
+        return ""
+    pitch, roll = root.tilt_deg
+    how = "given" if root.config.tilt_known else f"estimated from {root.standing_samples} standing frames"
+    height = root.camera_height
+    return (f"; camera pitch {pitch:.1f}, roll {roll:.1f} deg ({how}), "
+            f"{'height ?' if height is None else f'height {height:.2f} m'}")
 
 
 def fill_gaps(joints: np.ndarray) -> np.ndarray:
@@ -107,10 +154,11 @@ def run(args: argparse.Namespace) -> int:
         from motionllm.motion.render import check_output_suffix
 
         check_output_suffix(Path(args.render))  # fail before the work, not after it
+    root = root_from_args(args)  # bad camera options fail before the video is opened
     source, fps = open_frame_source(args)
     smoother = None if args.no_smoothing else SkeletonSmoother()
     with source:
-        stage = PoseStage(make_estimator(args.estimator), smoother=smoother)
+        stage = PoseStage(make_estimator(args.estimator), smoother=smoother, root=root)
         try:
             joints, found = estimate_motion(source, stage, fps)
         finally:
@@ -118,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     motion = canonicalize(fill_gaps(joints), fps, what=args.input)
     save_npy(args.output, motion)
     print(f"{args.output}: {len(motion)} frames at {FPS:g} fps from {len(joints)} frames at {fps:g} fps "
-          f"(person found in {found})")
+          f"(person found in {found}){describe_camera(stage.root)}")
     if args.render:
         from motionllm.motion.render import render_motion
 

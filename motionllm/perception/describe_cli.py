@@ -1,7 +1,8 @@
 """`motionllm describe-video VIDEO [--json]`: what people do in a video, in time-stamped sentences, without ROS.
 
 The pipeline of the live graph (camera_source -> pose_estimator -> behavior_describer), run offline: every
-frame goes through the pose stage (BlazePose, tracking, One-Euro smoothing) at its time in the recording
+frame goes through the pose stage (BlazePose, root and gravity, tracking, One-Euro smoothing; the camera
+options as for `motionllm pose`) at its time in the recording
 (frame index / rate), each tracked person's skeletons are cut into windows of `--window` seconds every
 `--step` seconds, and the motion LLM captions each window (motionllm.perception.behavior). The last,
 shorter part of a track is captioned too when it is long enough. Times are seconds from the start of
@@ -51,7 +52,7 @@ def format_line(d) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from motionllm.perception.behavior import CONFIDENCE_KIND, BehaviorDescriber, describe_frames, load_captioner
-    from motionllm.perception.cli import open_frame_source
+    from motionllm.perception.cli import open_frame_source, root_from_args
     from motionllm.perception.pose import make_estimator
     from motionllm.perception.smoothing import SkeletonSmoother
     from motionllm.perception.stage import PoseStage
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise MotionLLMError(f"--step must be positive, got {step}")
     if args.threads < 1:
         raise MotionLLMError(f"--threads must be at least 1, got {args.threads}")
+    root = root_from_args(args)
     source, fps = open_frame_source(args)
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                                   first_after=args.window, max_gap=args.max_gap)
     count = 0
     with source:
-        stage = PoseStage(make_estimator(args.estimator), smoother=SkeletonSmoother())
+        stage = PoseStage(make_estimator(args.estimator), smoother=SkeletonSmoother(), root=root)
         try:
             frames = ((rgb, k / fps) for k, (rgb, _) in enumerate(source))
             for d in describe_frames(frames, stage, describer):
