@@ -55,11 +55,16 @@ ACTION_PHRASES = {
     "walk_circle": "walk in a circle", "walk_curve": "walk along a curve", "walk_turn": "walk and turn",
     "walk_zigzag": "walk in a zigzag", "look_around": "look around", "bend_forward": "bend forward",
     "jump_forward": "jump forward", "jump_in_place": "jump in place",
+    # actions of the real mocap datasets (motionllm.realdata)
+    "walk_diagonal": "walk diagonally", "guide": "show the way", "respond": "raise a hand to respond",
+    "call": "call out", "referee_signals": "make referee signals", "direct_traffic": "direct traffic",
+    "play_basketball": "play basketball", "play_soccer": "play soccer", "wash_window": "wash a window",
 }
 GAITS = {"walk": "walking", "walk_backward": "walking", "walk_circle": "walking", "walk_curve": "walking",
-         "walk_turn": "walking", "walk_zigzag": "walking", "march": "walking", "jog": "jogging", "run": "running"}
+         "walk_turn": "walking", "walk_zigzag": "walking", "march": "walking", "jog": "jogging", "run": "running",
+         "walk_diagonal": "walking"}
 ARM_SIDED = {"wave", "raise_arm", "point", "reach", "salute", "throw", "drink", "check_watch", "scratch_head",
-             "talk_on_phone", "jab", "cross"}
+             "talk_on_phone", "jab", "cross", "guide", "respond", "call"}
 LEG_SIDED = {"kick_front", "kick_side", "hop_one_leg", "balance_one_leg", "lunge", "stomp", "sidestep"}
 
 
@@ -138,6 +143,9 @@ def questions(labels: dict, rng: np.random.Generator, all_kinds: list[str]) -> l
     gaits = {GAITS[k] for k in kinds_present if k in GAITS}
     if len(gaits) == 1:
         out.append(("gait", "Is the person walking, jogging or running?", gaits.pop()))
+    if "manner" in labels:  # real mocap performed in a style ("exhausted", "elderly"; None: a neutral style)
+        out.append(("manner", "In what manner does the person move?",
+                    (labels["manner"] or "normal").replace("_", " ")))
     return out
 
 

@@ -3,10 +3,12 @@
 Builds what the rest of the system stands on, skipping every step whose result is already there:
 1. the embedded motion-language corpus (HumanML3D format) under data/corpus;
 2. its physical-plausibility validation report;
-3. rendered examples (corpus clips with their captions, and the real HumanML3D sample) under outputs/;
-4. the shipped motion tokenizer and evaluator scored on the held-out split (`motionllm eval ...`), with
+3. the real mocap datasets (Bandai-Namco, CMU motion prediction) imported under data/real when
+   ../shared/data/real_mocap is there (`motionllm data import`; the held-out real test splits);
+4. rendered examples (corpus clips with their captions, and the real HumanML3D sample) under outputs/;
+5. the shipped motion tokenizer and evaluator scored on the held-out split (`motionllm eval ...`), with
    the tokenizer's reconstruction of the real HumanML3D clip drawn over the original;
-5. the shipped motion LLM at work: its ONNX Runtime decode-step engine built (`motionllm export llm-engine`), a
+6. the shipped motion LLM at work: its ONNX Runtime decode-step engine built (`motionllm export llm-engine`), a
    motion generated from text (rendered), the real HumanML3D clip captioned, a question answered about it.
 """
 from __future__ import annotations
@@ -122,6 +124,20 @@ def show_llm(out_dir: Path) -> None:
         _cli("ask", str(SHARED_SAMPLE), "What does the person do first?")
 
 
+def import_real(root: Path) -> None:
+    from motionllm.models.real_eval import ARCHIVES, FOLDERS, SHARED_MOCAP
+
+    for source, archive in ARCHIVES.items():
+        folder = root / FOLDERS[source]
+        if (folder / "meta.json").is_file():
+            _step(f"real data: {folder} already imported, skipping")
+        elif not (SHARED_MOCAP / archive).is_file():
+            _step(f"real data: {SHARED_MOCAP / archive} not found, skipping {source}")
+        else:
+            _step(f"real data: importing {source} into {folder}")
+            _cli("data", "import", source, str(SHARED_MOCAP / archive), "--out", str(folder), "--overwrite")
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "quickstart",
@@ -153,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
                                    "clips": results}, indent=1))
     print(summary_table(results), file=sys.stderr)
     _step("validate: all clips pass" if passed else f"validate: some clips FAIL (see {report})")
+
+    import_real(args.data_dir / "real")
 
     _step("render: drawing examples")
     for path in render_examples(corpus, args.out_dir, args.examples):

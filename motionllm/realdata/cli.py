@@ -23,6 +23,15 @@ def add_parser(subparsers) -> None:
     imp.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder")
     imp.add_argument("--no-progress", action="store_true", help="no progress bar")
     imp.set_defaults(func=run)
+    mix = sub.add_parser("mix", help="mix HumanML3D-format datasets into one training folder (symbolic links)",
+                         description="Write OUT as the union of the DATASET folders: links to their files, their "
+                                     "splits concatenated, DIR:N lists DIR's train split N times; Mean/Std over "
+                                     "the mixed train split.")
+    mix.add_argument("out", help="output folder (must be empty unless --overwrite)")
+    mix.add_argument("datasets", nargs="+", metavar="DATASET", help="a HumanML3D-format folder, or DIR:N")
+    mix.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT folder")
+    mix.add_argument("--no-progress", action="store_true", help="no progress bar")
+    mix.set_defaults(func=run_mix)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,4 +45,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {sum(s['splits'].values())} clips from {s['files']} files (splits {s['splits']}) to {args.out} "
           f"in {s['seconds']:.1f} s; {len(s['skipped_short_files'])} files shorter than 2 s left out. "
           f"Licence: {s['licence']}")
+    return 0
+
+
+def run_mix(args: argparse.Namespace) -> int:
+    from motionllm.realdata.mix import mix, parse_source
+
+    meta = mix(args.out, [parse_source(d) for d in args.datasets], progress=not args.no_progress,
+               overwrite=args.overwrite)
+    print(f"wrote {args.out}: splits {meta['splits']} ({meta['train_frames']} train frames)"
+          + ("; holds CC BY-NC data: non-commercial use only" if meta["non_commercial"] else ""))
     return 0
