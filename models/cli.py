@@ -24,6 +24,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--steps", type=int, default=None, help="total optimiser steps")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--width", type=int, default=None, help="trunk channels")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 2e-4)")
+    p.add_argument("--init-from", type=Path, default=None, metavar="DIR",
+                   help="fine-tune a trained tokenizer (its weights and normalisation) instead of starting afresh")
+    p.add_argument("--freeze-codebook", action="store_true",
+                   help="with --init-from: keep its codebook, so each code keeps its meaning for the motion LLM")
     p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in OUT")
     p.set_defaults(func=run_train_tokenizer)
 
@@ -205,6 +210,15 @@ def run_train_tokenizer(args: argparse.Namespace) -> int:
         cfg.batch_size = args.batch_size
     if args.width is not None:
         cfg.model.width = cfg.model.code_dim = args.width
+    if args.lr is not None:
+        cfg.lr = args.lr
+    if args.init_from is not None:
+        if args.width is not None:
+            raise MotionLLMError("--width does not apply with --init-from (the model keeps its shape)")
+        cfg.init_from = str(args.init_from)
+    cfg.freeze_codebook = args.freeze_codebook
+    if cfg.freeze_codebook and args.init_from is None:
+        raise MotionLLMError("--freeze-codebook needs --init-from DIR")
     _require_dataset(args.data)
     result = train_tokenizer(args.data, args.out, cfg, resume=not args.fresh)
     print(json.dumps(result, indent=2))

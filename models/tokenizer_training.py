@@ -39,6 +39,10 @@ class TokenizerTrainConfig:
     velocity_weight: float = 0.5   # T2M-GPT's loss on the time derivative of joint positions
     seed: int = 0
     threads: int = 0               # 0: torch default
+    # Fine-tuning: start from a trained tokenizer (its weights and normalisation) and optionally keep its
+    # codebook fixed, so the codes keep their meaning for a motion LLM trained on them.
+    init_from: str = ""
+    freeze_codebook: bool = False
     model: VQVAEConfig = field(default_factory=VQVAEConfig)
 
 
@@ -120,14 +124,25 @@ def train_tokenizer(data: Path, out: Path, cfg: TokenizerTrainConfig, resume: bo
     val = load_split_features(data, "val", cfg.window)
     if not train or not val:
         raise MotionLLMError(f"{data}: need train and val clips of at least {cfg.window} frames")
+    if cfg.freeze_codebook and not cfg.init_from:
+        raise MotionLLMError("--freeze-codebook needs --init-from: a trained tokenizer whose codebook to keep")
+    start = MotionTokenizer.load(cfg.init_from) if cfg.init_from else None
     mean_path, std_path = data / "Mean.npy", data / "Std.npy"
-    mean, std = ((np.load(mean_path), np.load(std_path)) if mean_path.is_file() and std_path.is_file()
-                 else feature_statistics(train))
+    if start is not None:  # its normalisation: the encoder was trained on it
+        mean, std = start.mean, start.std
+        cfg.model = start.config
+    elif mean_path.is_file() and std_path.is_file():
+        mean, std = np.load(mean_path), np.load(std_path)
+    else:
+        mean, std = feature_statistics(train)
     norm = lambda x: (x - mean) / std  # noqa: E731
     train = [norm(c).astype(np.float32) for c in train]
     val_windows = norm(sample_windows(val, 256, cfg.window, np.random.default_rng(1))).astype(np.float32)
 
     model = MotionVQVAE(cfg.model)
+    if start is not None:
+        model.load_state_dict(start.model.state_dict())
+    model.quantizer.frozen = cfg.freeze_codebook
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     state_path = out / TRAIN_STATE
     step, history = 0, []

@@ -91,6 +91,9 @@ class EMAQuantizer(nn.Module):
         self.register_buffer("code_sum", torch.zeros(num_codes, code_dim))
         self.register_buffer("code_count", torch.ones(num_codes))
         self.register_buffer("initialised", torch.tensor(False))
+        # A frozen codebook stays as it is in training: an encoder and decoder fine-tuned around it keep what
+        # each code means, so a motion LLM trained on these codes still reads and writes them.
+        self.frozen = False
 
     def _random_rows(self, x: torch.Tensor, n: int) -> torch.Tensor:
         if len(x) < n:  # repeat with a little noise so duplicates separate
@@ -121,13 +124,13 @@ class EMAQuantizer(nn.Module):
         """z (B, C, T') -> quantised z (straight-through), commitment loss, indices (B, T'), perplexity."""
         b, c, t = z.shape
         x = z.permute(0, 2, 1).reshape(-1, c)
-        if self.training and not bool(self.initialised):
+        if self.training and not self.frozen and not bool(self.initialised):
             self.codebook.copy_(self._random_rows(x.detach(), self.num_codes))
             self.code_sum.copy_(self.codebook)
             self.code_count.fill_(1.0)
             self.initialised.fill_(True)
         idx = self.indices(x.detach())
-        if self.training:
+        if self.training and not self.frozen:
             self._ema_update(x.detach(), idx)
         q = self.codebook[idx]
         commit = F.mse_loss(x, q.detach())

@@ -59,3 +59,33 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
         MotionTokenizer.load(tmp_path)
     with pytest.raises(MotionLLMError):
         MotionTokenizer.load(tmp_path / "missing")
+
+
+def test_fine_tuning_with_a_frozen_codebook_keeps_the_codes_and_their_normalisation(tmp_path):
+    """`train tokenizer --init-from DIR --freeze-codebook`: the encoder and decoder train, the codebook (what a
+    motion LLM's motion vocabulary stands for) and the normalisation stay the start's."""
+    from motionllm.models.tokenizer_training import TokenizerTrainConfig, train_tokenizer
+
+    data = tmp_path / "data"
+    (data / "new_joint_vecs").mkdir(parents=True)
+    (data / "texts").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        np.save(data / "new_joint_vecs" / f"{i}.npy", rng.normal(size=(80, 263)).astype(np.float32))
+        (data / "texts" / f"{i}.txt").write_text("a person waves.#a/DET#0.0#0.0\n")
+    (data / "train.txt").write_text("0\n1\n2\n3\n")
+    (data / "val.txt").write_text("4\n5\n")
+    model = MotionVQVAE(SMALL)
+    model(torch.randn(4, 32, 263))
+    start = MotionTokenizer(model, np.full(263, 0.1, np.float32), np.full(263, 2.0, np.float32))
+    start.save(tmp_path / "start")
+    cfg = TokenizerTrainConfig(steps=4, steps_per_epoch=2, batch_size=4, window=32, warmup_steps=1,
+                               init_from=str(tmp_path / "start"), freeze_codebook=True)
+    train_tokenizer(data, tmp_path / "tuned", cfg, progress=False)
+    tuned = MotionTokenizer.load(tmp_path / "tuned")
+    torch.testing.assert_close(tuned.model.quantizer.codebook, start.model.quantizer.codebook)
+    np.testing.assert_array_equal(tuned.std, start.std)
+    enc = lambda m: next(m.model.encoder.parameters())  # noqa: E731
+    assert not torch.equal(enc(tuned), enc(start)), "the encoder trained"
+    with pytest.raises(MotionLLMError, match="needs --init-from"):
+        train_tokenizer(data, tmp_path / "x", TokenizerTrainConfig(steps=1, freeze_codebook=True), progress=False)
