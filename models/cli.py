@@ -261,20 +261,21 @@ def real_motion_clips() -> dict[str, "object"]:
 def run_eval_tokenizer(args: argparse.Namespace) -> int:
     from motionllm.models.tokenizer_training import evaluate_tokenizer, load_split_features
     from motionllm.models.vqvae import MotionTokenizer
-    from motionllm.motion.features import joints_to_features
 
     _require_dataset(args.data)
     tokenizer = MotionTokenizer.load(args.tokenizer)
     clips = load_split_features(args.data, args.split, tokenizer.config.frames_per_token * 2)
     report = {"held_out": evaluate_tokenizer(tokenizer, clips, args.max_clips)}
     if not args.no_real:
-        real = {name: joints_to_features(j) for name, j in real_motion_clips().items()}
-        report["real_out_of_distribution"] = {name: evaluate_tokenizer(tokenizer, [f]) for name, f in real.items()}
+        from motionllm.models.real_eval import clip_windows
+
+        report["real_out_of_distribution"] = {name: evaluate_tokenizer(tokenizer, clip_windows(j))
+                                              for name, j in real_motion_clips().items()}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     rows = [(f"{args.split} split ({report['held_out']['clips']} clips)", report["held_out"])]
-    rows += [(f"real: {k}", v) for k, v in report.get("real_out_of_distribution", {}).items()]
+    rows += [(f"real: {k} ({v['clips']} windows)", v) for k, v in report.get("real_out_of_distribution", {}).items()]
     print(f"{'data':44s} {'MPJPE':>8s} {'PA-MPJPE':>9s} {'accel':>7s} {'ppl':>6s} {'used%':>6s}")
     for name, m in rows:
         print(f"{name:44s} {m['mpjpe_mm']:8.1f} {m['pa_mpjpe_mm']:9.1f} {m['accel_error_mm']:7.2f} "

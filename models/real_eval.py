@@ -39,7 +39,7 @@ OTHER_REAL = ("humanml3d_012314", "cmu_01_playground", "lafan1_test")
 CONCEPTS = {
     "walk": r"walk\w*|stroll\w*|steps?|stepping|pac(?:e|es|ing)|march\w*",
     "run": r"run\w*|ran|jog\w*|sprint\w*|dash\w*",
-    "turn": r"turn\w*|rotat\w*|spin\w*|pivot\w*",
+    "turn": r"turn\w*|rotat\w*|spin\w*|pivot\w*|curv\w*",  # "walks along a curved path to the left"
     "backward": r"backwards?",
     "wave": r"wav(?:e|es|ed|ing)",
     "raise": r"rais\w*|lift\w*",
@@ -136,15 +136,25 @@ def _subset(clips: list, max_clips: int | None, seed: int = 0) -> list:
     return [clips[i] for i in sorted(np.random.default_rng(seed).permutation(len(clips))[:max_clips])]
 
 
+def clip_windows(joints: np.ndarray) -> list[np.ndarray]:
+    """Features of a long real take in the windows a HumanML3D clip has (at most 9.95 s, as the real datasets
+    are imported): a reconstruction error integrated over minutes (LaFAN1's 6 min) would measure heading
+    drift, not how well motion is represented."""
+    from motionllm.motion.features import joints_to_features
+    from motionllm.realdata.importer import windows
+
+    spans = windows(len(joints)) or [(0, len(joints))]
+    return [joints_to_features(joints[a:b]) for a, b in spans]
+
+
 def tokenizer_figures(tokenizer, datasets: dict[str, Path], other_real: dict[str, np.ndarray]) -> dict:
     from motionllm.models.tokenizer_training import evaluate_tokenizer, load_split_features
-    from motionllm.motion.features import joints_to_features
 
     out = {}
     for name, folder in datasets.items():
         out[f"{name} test"] = evaluate_tokenizer(tokenizer, load_split_features(folder, "test", 8))
     for name, joints in other_real.items():
-        out[name] = evaluate_tokenizer(tokenizer, [joints_to_features(joints)])
+        out[name] = evaluate_tokenizer(tokenizer, clip_windows(joints))
     return out
 
 

@@ -24,6 +24,7 @@ from motionllm.realdata.mix import mix, parse_source
     ("a person waves their left hand.", "wave"), ("someone raises both arms above their head.", "raise_arm"),
     ("an elderly person strolls forward slowly.", "walk"), ("a man jogs ahead.", "run"),
     ("a person walks forward and turns left.", "walk_turn"), ("the person walks backwards.", "walk_backward"),
+    ("a person walks along a curved path to the left.", "walk_turn"),
     ("a person bends forward in a bow.", "bow"), ("a person dribbles a basketball.", "play_basketball"),
     ("someone wipes a window.", "wash_window"), ("a person throws punches.", "punch"),
 ])
@@ -88,21 +89,22 @@ def test_mix_links_repeats_and_refuses_collisions(tmp_path):
 
 
 def test_small_real_benchmark_with_the_shipped_weights(shared_data, tmp_path):
-    """The CI version of `motionllm eval real` (about a minute): 8 real test clips of each dataset."""
+    """The CI version of `motionllm eval real` (about 1.5 min): 16 real test clips of each dataset (a fixed
+subset). Today: captions name the action 0.62, invent nothing 0.25, Q&A without manner 0.72."""
     if not (shared_data / "real_mocap" / "bandai_namco_motion.tar.xz").is_file():
         pytest.skip("real mocap archives not found")
     out = tmp_path / "report.json"
-    cmd = [sys.executable, "-m", "motionllm.cli", "eval", "real", "--max-clips", "8", "--seeds", "1",
+    cmd = [sys.executable, "-m", "motionllm.cli", "eval", "real", "--max-clips", "16", "--seeds", "1",
            "--no-other-real", "--json", "--out", str(out)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(out.read_text())
-    assert report["tokenizer"]["bandai test"]["mpjpe_mm"] < 100  # 82 today
-    assert report["tokenizer"]["cmu test"]["mpjpe_mm"] < 130     # 108 today
+    assert report["tokenizer"]["bandai test"]["mpjpe_mm"] < 60   # 47.5 today (82 before the real fine-tune)
+    assert report["tokenizer"]["cmu test"]["mpjpe_mm"] < 85      # 64 today (108)
     captions = report["captions"]
-    assert captions["clips"] == 16
-    assert captions["names_action"] >= 0.25 and captions["invents_nothing"] >= 0.25
-    assert report["qa"]["accuracy_without_manner"] >= 0.45
+    assert captions["clips"] == 32
+    assert captions["names_action"] >= 0.45 and captions["invents_nothing"] >= 0.12
+    assert report["qa"]["accuracy_without_manner"] >= 0.6
     assert len(report["side"]["examples"]) == 8
     json.dumps(report)  # and it is plain JSON
     shutil.rmtree(tmp_path, ignore_errors=True)
