@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import importlib.util
-import pickle
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -484,26 +482,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.pose2sim:
         package = Path(args.pose2sim)
     else:
-        spec = importlib.util.find_spec("Pose2Sim")
-        if spec is None or not spec.submodule_search_locations:
+        package = rg.pose2sim_package()
+        if package is None:
             print("pose_degradation: Pose2Sim is not installed: pip install --no-deps pose2sim==0.10.49", file=sys.stderr)
             return 2
-        package = Path(spec.submodule_search_locations[0])
     cache_dir = Path(args.cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     results, everything, lengths = [], [], []
     for seq, folder in SEQUENCES.items():
         demo = package / folder
         cameras = rg.read_qca(demo / "calibration" / "Calib.qca.txt")
-        cache = cache_dir / f"{seq}_{args.width}.pkl"
+        cache = cache_dir / f"{seq}_{args.width}.npz"
         if cache.is_file():
-            with open(cache, "rb") as f:
-                width, runs = pickle.load(f)
+            width, runs = rg.load_runs(cache)
         else:
             runs = {c: rg.detect(demo / "videos" / f"{c}.mp4", args.width) for c in rg.CAMERAS}
             width = args.width
-            with open(cache, "wb") as f:
-                pickle.dump((width, runs), f)
+            rg.save_runs(cache, width, runs)
         obs = normalised(runs, cameras, width)
         mask = person_views(obs, cameras, width)
         views_ok = {c: mask[:, k] for k, c in enumerate(obs)}

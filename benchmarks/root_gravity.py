@@ -1,6 +1,6 @@
 """Root and gravity of the single-camera pose stage against a calibrated multi-camera reference.
 
-    python benchmarks/root_gravity.py [--demo DIR] [--width 540] [--optical-axis] [--cache FILE.pkl]
+    python benchmarks/root_gravity.py [--demo DIR] [--width 540] [--optical-axis] [--cache FILE.npz]
 
 Reference: the Pose2Sim 0.10.49 package's Demo_SinglePerson (pip install --no-deps pose2sim==0.10.49; BSD-3):
 four synchronised 60 fps videos of one person balancing (cam01.mp4 is the shared video
@@ -24,14 +24,13 @@ Three camera models: the calibrated focal length with tilt estimated (the live d
 length is set), the calibrated focal length and tilt (a known mounting), and the default 60 degree field
 of view with tilt estimated (nothing known). BlazePose's landmark axes are read along the ray to the hips,
 as the pose stage does (`--optical-axis`: as the camera's). BlazePose runs once per video (100 frames each:
-~15 s in all on 2 cores); `--cache FILE.pkl` keeps its detections for another run.
+~15 s in all on 2 cores); `--cache FILE.npz` keeps its detections for another run.
 """
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import math
-import pickle
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
@@ -105,6 +104,43 @@ def detect(video: Path, width: int):
             detections.append((people[0].world_landmarks, people[0].keypoints, people[0].confidences)
                               if people else None)
     return detections, rgb.shape
+
+
+def save_runs(path: Path, width: int, runs: dict) -> None:
+    """BlazePose's detections as a plain .npz (no pickle: a cache file is data, not code)."""
+    arrays = {"width": np.array(width)}
+    for cam, (detections, shape) in runs.items():
+        found = np.array([d is not None for d in detections])
+        template = next(d for d in detections if d is not None)
+        for k, part in enumerate(("world", "keypoints", "confidences")):
+            stack = np.full((len(detections),) + np.shape(template[k]), np.nan)
+            for f, d in enumerate(detections):
+                if d is not None:
+                    stack[f] = d[k]
+            arrays[f"{cam}/{part}"] = stack
+        arrays[f"{cam}/found"], arrays[f"{cam}/shape"] = found, np.array(shape)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_runs(path: Path) -> tuple[int, dict]:
+    """(width, runs) as `save_runs` wrote them."""
+    with np.load(path, allow_pickle=False) as z:
+        cams = sorted({k.split("/")[0] for k in z.files if "/" in k})
+        runs = {}
+        for cam in cams:
+            parts = [z[f"{cam}/{p}"] for p in ("world", "keypoints", "confidences")]
+            detections = [tuple(a[f] for a in parts) if ok else None for f, ok in enumerate(z[f"{cam}/found"])]
+            runs[cam] = (detections, tuple(int(v) for v in z[f"{cam}/shape"]))
+        return int(z["width"]), runs
+
+
+def pose2sim_package() -> Path | None:
+    """The installed Pose2Sim package folder (its demos), or None."""
+    spec = importlib.util.find_spec("Pose2Sim")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(spec.submodule_search_locations[0])
 
 
 def triangulate(points: list[np.ndarray], weights: list[float], cameras: list[Camera]) -> np.ndarray:
@@ -225,17 +261,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--optical-axis", action="store_true",
                         help="take BlazePose's landmark axes as the camera's (RootConfig.ray_aligned=False; "
                              "default: along the ray to the hips, as the pose stage does)")
-    parser.add_argument("--cache", help="keep BlazePose's detections in this .pkl and reuse them (same --width)")
+    parser.add_argument("--cache", help="keep BlazePose's detections in this .npz and reuse them (same --width)")
     args = parser.parse_args(argv)
     if args.demo:
         demo = Path(args.demo)
     else:
-        spec = importlib.util.find_spec("Pose2Sim")
-        if spec is None or not spec.submodule_search_locations:
+        package = pose2sim_package()
+        if package is None:
             print("root_gravity: Pose2Sim is not installed: pip install --no-deps pose2sim==0.10.49 (or --demo DIR)",
                   file=sys.stderr)
             return 2
-        demo = Path(spec.submodule_search_locations[0]) / "Demo_SinglePerson"
+        demo = package / "Demo_SinglePerson"
     calibration = demo / "calibration" / "Calib.qca.txt"
     if not calibration.is_file():
         print(f"root_gravity: no calibration at {calibration}", file=sys.stderr)
@@ -243,16 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     cameras = read_qca(calibration)
     cache = Path(args.cache) if args.cache else None
     if cache is not None and cache.is_file():
-        with open(cache, "rb") as f:
-            width, runs = pickle.load(f)
+        width, runs = load_runs(cache)
         if width != args.width:
             print(f"root_gravity: {cache} holds detections at {width} px wide, not {args.width}", file=sys.stderr)
             return 2
     else:
         runs = {c: detect(demo / "videos" / f"{c}.mp4", args.width) for c in CAMERAS}
         if cache is not None:
-            with open(cache, "wb") as f:
-                pickle.dump((args.width, runs), f)
+            save_runs(cache, args.width, runs)
     reference = reference_landmarks(runs, cameras, args.width)
     pelvis = (reference["left_hip"] + reference["right_hip"]) / 2
     feet = np.minimum(reference["left_ankle"][:, 2], reference["right_ankle"][:, 2])
