@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from motionllm.errors import MotionLLMError
@@ -225,39 +224,6 @@ def run_train_tokenizer(args: argparse.Namespace) -> int:
     return 0
 
 
-# Real mocap never used for training: (sample name, reader options). LaFAN1 is CC BY-NC-ND: evaluation only.
-REAL_CLIPS = {
-    "cmu_01_playground": ("cmu_01.amc", {"asf": "cmu_01.asf"}),
-    "lafan1_test": ("lafan1_test.bvh", {}),
-    "deepmimic_walk": ("deepmimic_walk.txt", {}),
-    "deepmimic_run": ("deepmimic_run.txt", {}),
-    "deepmimic_jump": ("deepmimic_jump.txt", {}),
-    "deepmimic_kick": ("deepmimic_kick.txt", {}),
-    "deepmimic_punch": ("deepmimic_punch.txt", {}),
-    "deepmimic_dance_a": ("deepmimic_dance_a.txt", {}),
-}
-
-
-def real_motion_clips() -> dict[str, "object"]:
-    """Real mocap as canonical joints: the shared HumanML3D sample and registry clips (fetched on first use)."""
-    import numpy as np
-
-    from motionllm.motion import samples
-    from motionllm.motion.formats import read_motion
-
-    clips = {}
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "humanml3d_sample"
-    if (shared / "new_joints_012314.npy").is_file():
-        clips["humanml3d_012314"] = np.load(shared / "new_joints_012314.npy")
-    for name, (sample, opts) in REAL_CLIPS.items():
-        try:
-            resolved = {k: str(samples.sample_path(v)) for k, v in opts.items()}
-            clips[name] = read_motion(samples.sample_path(sample), **resolved)
-        except (MotionLLMError, OSError) as exc:
-            print(f"skipping real clip {name}: {exc}", file=sys.stderr)
-    return clips
-
-
 def run_eval_tokenizer(args: argparse.Namespace) -> int:
     from motionllm.models.tokenizer_training import evaluate_tokenizer, load_split_features
     from motionllm.models.vqvae import MotionTokenizer
@@ -267,7 +233,7 @@ def run_eval_tokenizer(args: argparse.Namespace) -> int:
     clips = load_split_features(args.data, args.split, tokenizer.config.frames_per_token * 2)
     report = {"held_out": evaluate_tokenizer(tokenizer, clips, args.max_clips)}
     if not args.no_real:
-        from motionllm.models.real_eval import clip_windows
+        from motionllm.models.real_eval import clip_windows, real_motion_clips
 
         report["real_out_of_distribution"] = {name: evaluate_tokenizer(tokenizer, clip_windows(j))
                                               for name, j in real_motion_clips().items()}

@@ -99,6 +99,37 @@ SIDE_SEEDS = (0, 1, 2, 3, 4)
 R_PRECISION_POOL = 32
 
 
+# Real mocap never used for training: (sample name, reader options). LaFAN1 is CC BY-NC-ND: evaluation only.
+REAL_CLIPS = {
+    "cmu_01_playground": ("cmu_01.amc", {"asf": "cmu_01.asf"}),
+    "lafan1_test": ("lafan1_test.bvh", {}),
+    "deepmimic_walk": ("deepmimic_walk.txt", {}),
+    "deepmimic_run": ("deepmimic_run.txt", {}),
+    "deepmimic_jump": ("deepmimic_jump.txt", {}),
+    "deepmimic_kick": ("deepmimic_kick.txt", {}),
+    "deepmimic_punch": ("deepmimic_punch.txt", {}),
+    "deepmimic_dance_a": ("deepmimic_dance_a.txt", {}),
+}
+
+
+def real_motion_clips() -> dict[str, np.ndarray]:
+    """Real mocap as canonical joints: the shared HumanML3D sample and registry clips (fetched on first use)."""
+    from motionllm.motion import samples
+    from motionllm.motion.formats import read_motion
+
+    clips = {}
+    shared = REPO.parent / "shared" / "data" / "humanml3d_sample"
+    if (shared / "new_joints_012314.npy").is_file():
+        clips["humanml3d_012314"] = np.load(shared / "new_joints_012314.npy")
+    for name, (sample, opts) in REAL_CLIPS.items():
+        try:
+            resolved = {k: str(samples.sample_path(v)) for k, v in opts.items()}
+            clips[name] = read_motion(samples.sample_path(sample), **resolved)
+        except (MotionLLMError, OSError) as exc:
+            print(f"skipping real clip {name}: {exc}", file=sys.stderr)
+    return clips
+
+
 def concepts_in(caption: str) -> set[str]:
     text = caption.lower()
     return {name for name, pattern in _PATTERNS.items() if pattern.search(text)}
@@ -267,8 +298,6 @@ def evaluate_real(lm, evaluator, tokenizer_dir: Path, max_clips: int | None = No
     report: dict = {"datasets": {k: str(v) for k, v in datasets.items()}}
     others = {}
     if other_real:
-        from motionllm.models.cli import real_motion_clips
-
         others = {k: v for k, v in real_motion_clips().items() if k in OTHER_REAL}
     report["tokenizer"] = tokenizer_figures(lm.motion_tokenizer, datasets, others)
     clips, feats, joints = [], [], []
