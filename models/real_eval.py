@@ -144,8 +144,9 @@ def invented(caption: str, kind: str) -> set[str]:
     return concepts_in(caption) - ACTION_WORDS[kind] - ALSO_FITS[kind]
 
 
-def real_datasets(root: Path = REAL_DATA, progress: bool = True) -> dict[str, Path]:
-    """The imported real datasets, importing any that is missing from ../shared/data/real_mocap."""
+def real_datasets(root: Path = REAL_DATA, progress: bool = True, required: bool = True) -> dict[str, Path]:
+    """The imported real datasets, importing any that is missing from ../shared/data/real_mocap. A dataset whose
+    archive is missing is an error, or left out when not `required` (the quickstart on a machine without it)."""
     from motionllm.realdata.importer import import_dataset
 
     out = {}
@@ -153,6 +154,9 @@ def real_datasets(root: Path = REAL_DATA, progress: bool = True) -> dict[str, Pa
         folder = root / FOLDERS[source]
         if not (folder / "meta.json").is_file():
             if not (SHARED_MOCAP / archive).is_file():
+                if not required:
+                    print(f"no {SHARED_MOCAP / archive}: {source} not imported", file=sys.stderr)
+                    continue
                 raise MotionLLMError(f"no real dataset at {folder} and no archive {SHARED_MOCAP / archive} to import "
                                      f"it from (motionllm data import {source} ARCHIVE --out {folder})")
             print(f"importing {source} into {folder} (once)", file=sys.stderr)
@@ -215,7 +219,8 @@ def caption_figures(lm, evaluator, clips: list, real_feats: list[np.ndarray], pr
     scores = caption_scores(captions, [c.captions for c in clips])
     out.update({"SemSim": scores["SemSim"], "BLEU@4": scores["BLEU@4"]})
     if len(clips) >= R_PRECISION_POOL:
-        r, _ = repeated(lambda g: r_precision(evaluator.embed_texts(captions), evaluator.embed_motions(real_feats), g))
+        text_emb, motion_emb = evaluator.embed_texts(captions), evaluator.embed_motions(real_feats)
+        r, _ = repeated(lambda g: r_precision(text_emb, motion_emb, g))
         out["R@3"] = float(r[2])
     per_kind = {}
     for k in sorted(set(kinds)):
@@ -259,10 +264,9 @@ def t2m_figures(lm, evaluator, clips: list, real_feats: list[np.ndarray], progre
     codes = lm.answer([Example("t2m", T2M_PROMPTS[0].format(caption=t), []) for t in texts],
                       replace(T2M_SAMPLING, seed=seed), progress="eval real t2m" if progress else None)
     generated = [lm.motion_tokenizer.decode(c) for c in codes]
-    scores = text_motion_scores(evaluator.embed_texts(texts), evaluator.embed_motions(generated),
-                                evaluator.embed_motions(real_feats))
-    real = text_motion_scores(evaluator.embed_texts(texts), evaluator.embed_motions(real_feats),
-                              evaluator.embed_motions(real_feats))
+    text_emb, real_emb = evaluator.embed_texts(texts), evaluator.embed_motions(real_feats)
+    scores = text_motion_scores(text_emb, evaluator.embed_motions(generated), real_emb)
+    real = text_motion_scores(text_emb, real_emb, real_emb)
     return {"prompts": len(texts), "R@3": scores["R@3"][0], "FID": scores["FID"][0],
             "real_motion_R@3": real["R@3"][0]}
 

@@ -125,17 +125,11 @@ def show_llm(out_dir: Path) -> None:
 
 
 def import_real(root: Path) -> None:
-    from motionllm.models.real_eval import ARCHIVES, FOLDERS, SHARED_MOCAP
+    from motionllm.models.real_eval import real_datasets
 
-    for source, archive in ARCHIVES.items():
-        folder = root / FOLDERS[source]
-        if (folder / "meta.json").is_file():
-            _step(f"real data: {folder} already imported, skipping")
-        elif not (SHARED_MOCAP / archive).is_file():
-            _step(f"real data: {SHARED_MOCAP / archive} not found, skipping {source}")
-        else:
-            _step(f"real data: importing {source} into {folder}")
-            _cli("data", "import", source, str(SHARED_MOCAP / archive), "--out", str(folder), "--overwrite")
+    _step(f"real data: the real mocap datasets in {root} (imported once)")
+    for folder in real_datasets(root, required=False).values():
+        _step(f"real data: {folder} ready")
 
 
 def add_parser(subparsers) -> None:
