@@ -296,13 +296,55 @@ class CommandResult:
         return len(self.joints) / self.fps if self.joints is not None and self.fps else 0.0
 
 
+# What a command asks of the robot's body, by its words (an inflected form counts: "jumps", "jumping").
+NEVER_FEASIBLE = ("cartwheel", "flip", "backflip", "somersault", "handstand", "handspring", "flips")
+JUMP_WORDS = ("jump", "hop", "leap", "bounce")
+LOCOMOTION_WORDS = ("walk", "run", "jog", "sprint", "dash", "march", "stroll", "step", "sidestep", "stride",
+                    "wander", "pace", "shuffle", "travel", "circle")
+LEG_WORDS = ("kick", "squat", "sit", "kneel", "lunge", "stomp", "crouch", "dance", "spin", "turn", "bend")
+
+
+def _mentions(words: list[str], stems) -> str | None:
+    for word in words:
+        for stem in stems:
+            if word == stem or (word.startswith(stem) and word[len(stem):] in ("s", "es", "ing", "ed", "ped", "ping",
+                                                                             "ning", "ped", "d", "ps")):
+                return word
+    return None
+
+
+def capability_refusal(text: str, capabilities, robot: str) -> str | None:
+    """Why `robot` (with profile `capabilities`, retargeting.profile.Capabilities) must not be asked for
+    `text`, in one line; None when it may. Flips and cartwheels are never feasible for a position-controlled
+    humanoid (a flight phase, the weight on the hands); jumps when the profile says `jump: never`; walking
+    when it may not walk; any leg motion for an upper-body-only robot."""
+    words = _words(normalize_command(text))
+    word = _mentions(words, NEVER_FEASIBLE)
+    if word:
+        return f"'{word}' cannot be made feasible for {robot}: it needs a flight phase or the weight on the hands"
+    word = _mentions(words, JUMP_WORDS)
+    if word and (capabilities.jump == "never" or capabilities.upper_body_only):
+        return f"{robot} may never jump (robot profile: capabilities.jump: {capabilities.jump})" \
+            if not capabilities.upper_body_only else f"{robot} moves its upper body only; '{word}' needs the legs"
+    word = _mentions(words, LOCOMOTION_WORDS)
+    if word and (not capabilities.walk or capabilities.upper_body_only):
+        return (f"{robot} moves its upper body only; '{word}' needs the legs" if capabilities.upper_body_only
+                else f"{robot} may not walk (robot profile: capabilities.walk: false); '{word}' needs steps")
+    word = _mentions(words, LEG_WORDS)
+    if word and capabilities.upper_body_only:
+        return f"{robot} moves its upper body only; '{word}' needs the legs"
+    return None
+
+
 class MotionCommander:
     """Command text -> checked -> generated motion. The generator is injectable (anything with
-    `generate(text, seconds)` and `fps`, or a zero-argument factory of one, called on first use)."""
+    `generate(text, seconds)` and `fps`, or a zero-argument factory of one, called on first use).
+    `profile` (retargeting.profile.RobotProfile): refuse, before generating, what that robot may not do."""
 
     def __init__(self, generator: MotionGenerator | Callable[[], MotionGenerator] | None = None,
-                 checker: CommandChecker | None = None):
+                 checker: CommandChecker | None = None, profile=None):
         self.checker = checker if checker is not None else CommandChecker()
+        self.profile = profile
         if generator is None:
             generator = load_generator
         self._generator = generator if hasattr(generator, "generate") else None
@@ -327,6 +369,9 @@ class MotionCommander:
         check = self.checker.check(text)
         if not check.ok:
             return CommandResult(False, check.reason, check.text, check=check)
+        refusal = self.refusal(check.text)
+        if refusal:
+            return CommandResult(False, refusal, check.text, check=check)
         if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
             return CommandResult(False, f"seconds must be positive, got {seconds}", check.text, check=check)
         report("generating", 0.1)
@@ -340,5 +385,14 @@ class MotionCommander:
         elapsed = time.perf_counter() - start
         fps = float(getattr(generator, "fps", 20.0))
         report("generated", 0.9)
+        note = ""
+        if self.profile is not None and _mentions(_words(check.text), JUMP_WORDS):
+            note = f"; {self.profile.name} does a jump as a squat-and-rise in place (capabilities.jump: adapt)"
         return CommandResult(True, f"generated '{check.text}': {len(joints)} frames ({len(joints) / fps:.1f} s) "
-                                   f"in {elapsed:.1f} s", check.text, joints, fps, check, elapsed)
+                                   f"in {elapsed:.1f} s{note}", check.text, joints, fps, check, elapsed)
+
+    def refusal(self, text: str) -> str | None:
+        """Why the robot's profile forbids `text` (None: it does not, or there is no profile)."""
+        if self.profile is None:
+            return None
+        return capability_refusal(text, self.profile.capabilities, self.profile.name)

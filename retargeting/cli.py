@@ -63,8 +63,10 @@ def run(args: argparse.Namespace) -> int:
     retargeter = Retargeter(args.robot)
     motion = retargeter.retarget(joints, FPS, what=Path(args.input).name)
     report = evaluate(motion, retargeter.robot, collisions=not args.no_collisions)
-    if not report.safe:  # make_safe already guarantees this; never write an unsafe trajectory
+    if not report.within_limits:  # make_safe guarantees this
         raise MotionLLMError(f"internal error: trajectory outside limits ({report.summary()})")
+    # Written even when not feasible (an analysis of what the robot would do); the report says so, and
+    # nothing that sends trajectories to a robot (playback.py, the retargeter node) would send it.
     motion.save(args.output)
     print(f"{args.output}: {len(motion)} frames at {motion.control_rate:g} Hz for {retargeter.robot.name}")
     if retargeter.failed_steps:

@@ -36,7 +36,7 @@ nothing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -88,11 +88,7 @@ class ImitationChunk:
         if first + count > len(motion):
             raise MotionLLMError(f"the retargeted window has {len(motion)} control frames; the chunk needs frames "
                                  f"{first}..{first + count - 1}")
-        part = slice(first, first + count)
-        return replace(motion, times=motion.times[part] - motion.times[first],
-                       joint_positions=motion.joint_positions[part], root_pose=motion.root_pose[part],
-                       contacts=None if motion.contacts is None else motion.contacts[part],
-                       keypoint_targets=None if motion.keypoint_targets is None else motion.keypoint_targets[part])
+        return motion.part(first, first + count)
 
 
 def _check_range(name: str, value: float, bounds: tuple[float, float]) -> float:

@@ -41,7 +41,8 @@ class KeypointTargets:
     rotations: np.ndarray  # (N, K, 3, 3) robot world (meaningful where orientation_cost > 0)
     contacts: np.ndarray  # (N, F) bool, one column per profile foot
     scale: float  # body scale robot / human
-    human: np.ndarray  # (N, 22, 3) the resampled human, still Y up and unscaled
+    human: np.ndarray  # (N, 22, 3) the resampled human, still Y up and unscaled (after any adaptation)
+    adaptations: tuple[str, ...] = ()  # what adapt_to_capabilities changed, one line each
 
 
 def to_robot_axes(points: np.ndarray) -> np.ndarray:
@@ -158,11 +159,100 @@ def scaled_keypoints(joints: np.ndarray, profile: RobotProfile, proportions: Pro
     return scaled, scale
 
 
+FOOT_CHAINS = {"left": ("left_ankle", "left_foot"), "right": ("right_ankle", "right_foot")}
+LEG_JOINTS = ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_foot",
+              "right_foot")
+JUMP_SYNC_SECONDS = 0.2  # both feet leave (and land) within this long of each other: a jump, not a stride
+MAX_SQUAT = 0.25  # m (human): the deepest dip a jump's rise is turned into
+
+
+def foot_contacts(human: np.ndarray, rate: float, profile: RobotProfile) -> np.ndarray:
+    """(N, F) human foot contacts at the control rate, one column per profile foot."""
+    ankles = [foot.ankle for foot in profile.feet]
+    rest = standing_ankle_height(human, ankles) if ankles else 0.0
+    columns = [detect_contacts(human[:, JOINT_INDEX[a]], rate, rest, profile.contact) for a in ankles]
+    return np.stack(columns, axis=1) if columns else np.zeros((len(human), 0), dtype=bool)
+
+
+def jumps(contacts: np.ndarray, rate: float) -> list[tuple[int, int]]:
+    """[takeoff, landing) frames of each jump: a flight phase (no foot in contact) that both feet enter
+    within JUMP_SYNC_SECONDS of each other. A stride's flight phase (running: one foot leaves well before
+    the other lands) is not a jump; takeoff is the first foot's lift-off, landing the last foot's touch-down."""
+    sync = JUMP_SYNC_SECONDS * rate
+    out = []
+    for start, stop in runs(~contacts.any(axis=1)):
+        if start == 0 or stop == len(contacts):
+            continue  # a clip that starts or ends in the air: nothing to stand on either side
+        lift_offs, landings = [], []
+        for foot in contacts.T:
+            before, after = np.flatnonzero(foot[:start]), np.flatnonzero(foot[stop:])
+            lift_offs.append(before[-1] + 1 if len(before) else 0)
+            landings.append(stop + after[0] if len(after) else len(contacts))
+        if start - min(lift_offs) <= sync and max(landings) - stop <= sync:
+            out.append((min(lift_offs), max(landings)))
+    return out
+
+
+def squat_in_place(human: np.ndarray, takeoff: int, landing: int) -> np.ndarray:
+    """The human (N, 22, 3), Y up, with the jump [takeoff, landing) done in place: the feet stay where they
+    took off, the body does not travel (the rest of the clip moves back by the distance jumped) and its rise
+    becomes a dip of the same depth (at most MAX_SQUAT): a squat-and-rise."""
+    out = human.copy()
+    pelvis = human[:, JOINT_INDEX["pelvis"]]
+    travel = np.zeros((len(human), 3))
+    travel[takeoff:landing, [0, 2]] = pelvis[takeoff:landing, [0, 2]] - pelvis[takeoff, [0, 2]]
+    travel[landing:, [0, 2]] = pelvis[landing, [0, 2]] - pelvis[takeoff, [0, 2]]
+    rise = np.clip(pelvis[takeoff:landing, 1] - pelvis[takeoff, 1], 0.0, MAX_SQUAT / 2)
+    body = np.ones(len(PARENTS), dtype=bool)
+    for chain in FOOT_CHAINS.values():
+        body[[JOINT_INDEX[j] for j in chain]] = False
+    out -= travel[:, None]
+    out[takeoff:landing, body, 1] -= 2 * rise[:, None]
+    for chain in FOOT_CHAINS.values():
+        index = [JOINT_INDEX[j] for j in chain]
+        out[takeoff:landing, index] = human[takeoff - 1 if takeoff else 0, index]
+    return out
+
+
+def held_in_place(human: np.ndarray, upper_body_only: bool) -> np.ndarray:
+    """The human (N, 22, 3) with its pelvis kept over where it starts (feet where they stand); with
+    `upper_body_only` also the legs and the pelvis height of the clip's most upright frame, every frame."""
+    pelvis = JOINT_INDEX["pelvis"]
+    out = human.copy()
+    out[..., [0, 2]] -= human[:, pelvis:pelvis + 1, [0, 2]] - human[0, pelvis, [0, 2]]
+    if upper_body_only:
+        upright = int(np.argmax(human[:, pelvis, 1]))
+        legs = [JOINT_INDEX[j] for j in LEG_JOINTS]
+        out[..., 1] += (human[upright, pelvis, 1] - out[:, pelvis, 1])[:, None]
+        out[:, legs] = out[upright, legs]  # the pelvis is over the same spot in every frame now
+    return out
+
+
+def adapt_to_capabilities(human: np.ndarray, rate: float, profile: RobotProfile) -> tuple[np.ndarray, list[str]]:
+    """The human motion (N, 22, 3) at the control rate changed to what the robot may do, and one line per
+    change: jumps done as a squat-and-rise in place (capabilities.jump = adapt; 'never' leaves them, and the
+    feasibility check refuses the flight phase), no travel for a robot that may not walk, legs held for an
+    upper-body-only robot."""
+    capabilities = profile.capabilities
+    notes = []
+    if not capabilities.walk or capabilities.upper_body_only:
+        human = held_in_place(human, capabilities.upper_body_only)
+        notes.append("upper body only: legs and base held still" if capabilities.upper_body_only
+                     else "this robot may not walk: the motion is done in place, feet where they stand")
+    elif capabilities.jump == "adapt" and profile.feet:
+        for takeoff, landing in jumps(foot_contacts(human, rate, profile), rate):
+            human = squat_in_place(human, takeoff, landing)
+            notes.append(f"jump at {takeoff / rate:.2f}-{landing / rate:.2f} s: a squat-and-rise in place "
+                         "(no flight phase)")
+    return human, notes
+
+
 def keypoint_targets(joints: np.ndarray, fps: float, profile: RobotProfile,
                      proportions: Proportions) -> KeypointTargets:
     """IK targets at the profile's control rate for a human motion (T, 22, 3), metres, Y up."""
     rate = profile.control_rate
     times, human = resample(np.asarray(joints, dtype=np.float64), fps, rate)
+    human, adaptations = adapt_to_capabilities(human, rate, profile)
     scaled, scale = scaled_keypoints(human, profile, proportions)
 
     ankles = [foot.ankle for foot in profile.feet]
@@ -184,6 +274,8 @@ def keypoint_targets(joints: np.ndarray, fps: float, profile: RobotProfile,
     names = [kp.human for kp in profile.keypoints]
     for f, (foot, ankle_height) in enumerate(zip(profile.feet, proportions.ankle_heights)):
         contact = detect_contacts(human[:, JOINT_INDEX[foot.ankle]], rate, human_rest, profile.contact)
+        if not profile.capabilities.walk or profile.capabilities.upper_body_only:
+            contact[:] = True  # the feet stay where they stand
         contacts[:, f] = contact
         index = names.index(foot.ankle)
         position = positions[:, index]
@@ -193,4 +285,4 @@ def keypoint_targets(joints: np.ndarray, fps: float, profile: RobotProfile,
             heading = pin_during_contact(orientations[foot.ankle][:, :, 0], contact, blend)
             rotations[:, index] = flat_frame(heading) @ proportions.rest_rotations[index]
     return KeypointTargets(times=times, positions=positions, rotations=rotations, contacts=contacts,
-                           scale=scale, human=human)
+                           scale=scale, human=human, adaptations=tuple(adaptations))

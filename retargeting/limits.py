@@ -99,3 +99,145 @@ class DistanceLimit(Limit):
             G[row] = -normal @ (ja - jb)
             h[row] = max(distance - d_min, 0.0)
         return G, h
+
+
+REMEASURE_STEP = 0.01  # rad (or m): further from where distances were measured, measure again
+
+
+class SelfCollisionLimit(Limit):
+    """d + n.(J_b(p_b) - J_a(p_a)) dq >= d_min for each pair of the robot's convex collision hulls
+    (Robot.convex_collision_model) nearer than `activation`: p_a, p_b are coal's witness points, n the unit
+    vector from p_a to p_b and d their signed distance (negative in penetration). A pair nearer than d_min
+    may not get nearer (a steady pull towards contact lets the linearisation creep inside by millimetres:
+    d_min is the margin for that). Pairs whose bounding spheres are further apart
+    than `activation` are skipped with one numpy pass over all pairs, before any GJK; the few left (arms near
+    the torso, knees near each other) cost microseconds each."""
+
+    def __init__(self, robot: Robot, min_distance: float = 0.005, activation: float = 0.04):
+        import pinocchio as pin
+
+        self.model = robot.model
+        self.geom = robot.convex_collision_model
+        self.geom_data = pin.GeometryData(self.geom)
+        self.min_distance, self.activation = float(min_distance), float(activation)
+        objects = self.geom.geometryObjects
+        self.parent = np.array([obj.parentJoint for obj in objects])
+        centres, radii = [], []
+        for obj in objects:
+            obj.geometry.computeLocalAABB()
+            centres.append(obj.placement.act(np.asarray(obj.geometry.aabb_center)))  # in the parent joint's frame
+            radii.append(obj.geometry.aabb_radius)
+        self.centres, self.radii = np.array(centres), np.array(radii)
+        self.first = np.array([pair.first for pair in self.geom.collisionPairs], dtype=int)
+        self.second = np.array([pair.second for pair in self.geom.collisionPairs], dtype=int)
+        self.joints = [int(j) for j in np.unique(self.parent)]
+        # Hulls nearer than d_min at the reference posture (an elbow's and its wrist's) keep half that distance.
+        data = self.model.createData()
+        pin.forwardKinematics(self.model, data, robot.reference_q)
+        pin.updateGeometryPlacements(self.model, data, self.geom, self.geom_data)
+        reference = np.array([pin.computeDistance(self.geom, self.geom_data, k).min_distance
+                              for k in range(len(self.first))])
+        self.pair_min = np.minimum(self.min_distance, np.maximum(0.5 * reference, 0.0))
+        self.relaxed = False  # True: no backing out, only no nearer (the solver's fallback step)
+        self.active_pairs = 0  # rows of the last measurement, for profiling
+        self._measured = None  # (q, G, h) of this control frame
+
+    def near_pairs(self, data) -> np.ndarray:
+        """Indices of the collision pairs whose bounding spheres are within `activation` of each other."""
+        rotations = np.empty((self.model.njoints, 3, 3))
+        translations = np.empty((self.model.njoints, 3))
+        for j in self.joints:
+            rotations[j] = data.oMi[j].rotation
+            translations[j] = data.oMi[j].translation
+        world = np.einsum("nij,nj->ni", rotations[self.parent], self.centres) + translations[self.parent]
+        gap = (np.linalg.norm(world[self.first] - world[self.second], axis=1)
+               - self.radii[self.first] - self.radii[self.second])
+        return np.flatnonzero(gap < self.activation)
+
+    def new_frame(self) -> None:
+        """Distances are measured once per control frame (the solver calls this first); its later QP steps
+        move the linearised distances by the step taken, h - G (q - q_measured)."""
+        self._measured = None
+
+    def compute_qp_inequalities(self, configuration, dt: float):
+        import pinocchio as pin
+
+        if self._measured is not None:
+            q0, G, h = self._measured
+            step = pin.difference(self.model, q0, configuration.q)
+            if np.abs(step).max() <= REMEASURE_STEP:  # the linearisation still holds (the usual 2nd QP step)
+                return None if G is None else self._relax(G, h - G @ step)
+        out = self._measure(configuration)
+        self._measured = (configuration.q.copy(), *(out if out is not None else (None, None)))
+        return None if out is None else self._relax(*out)
+
+    def _relax(self, G, h):
+        return (G, np.maximum(h, 0.0)) if self.relaxed else (G, h)
+
+    def _measure(self, configuration):
+        import pinocchio as pin
+
+        data, geom, geom_data = configuration.data, self.geom, self.geom_data
+        rows_g, rows_h = [], []
+        updated: set[int] = set()
+        for k in self.near_pairs(data):
+            a, b = int(self.first[k]), int(self.second[k])
+            for obj in (a, b):
+                if obj not in updated:
+                    geom_data.oMg[obj] = data.oMi[int(self.parent[obj])] * geom.geometryObjects[obj].placement
+                    updated.add(obj)
+            result = pin.computeDistance(geom, geom_data, int(k))
+            distance = float(result.min_distance)
+            if distance >= self.activation:
+                continue
+            pa, pb = np.asarray(result.getNearestPoint1()), np.asarray(result.getNearestPoint2())
+            normal = np.asarray(result.normal)  # from a towards b
+            rows_g.append(-normal @ (self._point_jacobian(data, self.parent[b], pb)
+                                     - self._point_jacobian(data, self.parent[a], pa)))
+            rows_h.append(max(distance - self.pair_min[k], 0.0))
+        self.active_pairs = len(rows_h)
+        if not rows_h:
+            return None
+        return np.array(rows_g), np.array(rows_h)
+
+    def _point_jacobian(self, data, joint: int, point: np.ndarray) -> np.ndarray:
+        """(3, nv): the world velocity of a point fixed on `joint`'s body (v + w x r)."""
+        import pinocchio as pin
+
+        jacobian = pin.getJointJacobian(self.model, data, int(joint), pin.ReferenceFrame.LOCAL_WORLD_ALIGNED)
+        r = point - data.oMi[int(joint)].translation
+        skew = np.array([[0.0, -r[2], r[1]], [r[2], 0.0, -r[0]], [-r[1], r[0], 0.0]])
+        return jacobian[:3] - skew @ jacobian[3:]
+
+
+class SupportLimit(Limit):
+    """A . (c + J_c dq)_xy <= b - margin: the centre of mass c stays over the support polygon {x : A x <= b}
+    that the solver sets for each control frame (`set_polygon`; None: no constraint, e.g. in flight). A
+    centre of mass outside an edge (the polygon shrinks as a foot is about to lift) must come back in by
+    `recovery` m per QP step; with recovery = 0 it may just not move further out, so dq = 0 is feasible
+    (the solver falls back to that when the recovering QP has no solution)."""
+
+    def __init__(self, robot: Robot, margin: float = 0.015, recovery: float = 0.002):
+        self.model = robot.model
+        self.margin = float(margin)
+        self.recovery = float(recovery)
+        self.A: np.ndarray | None = None
+        self.b: np.ndarray | None = None
+
+    def set_polygon(self, hull: np.ndarray | None) -> None:
+        from motionllm.retargeting.feasibility import half_planes
+
+        if hull is None or len(hull) < 3:
+            self.A = self.b = None
+        else:
+            self.A, self.b = half_planes(hull)
+
+    def compute_qp_inequalities(self, configuration, dt: float):
+        import pinocchio as pin
+
+        if self.A is None:
+            return None
+        jacobian = pin.jacobianCenterOfMass(self.model, configuration.data, configuration.q, False)
+        com = configuration.data.com[0]
+        h = self.b - self.margin - self.A @ com[:2]
+        return self.A @ jacobian[:2], np.maximum(h, -self.recovery)

@@ -6,11 +6,12 @@ The .npz holds plain arrays (no pickles), readable without this library:
     root_pose (N, 7): base position x, y, z (m) and quaternion qx, qy, qz, qw, world Z up, X forward
     q (N, 7 + J): Pinocchio configurations = root_pose then joint_positions
     foot_names (F,); contacts (N, F) bool; keypoint_frames (K,); keypoint_targets (N, K, 3) m; scale ()
+    adaptations (A,): what the retargeter changed to make the motion feasible (feasibility.py), one line each
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ class RobotMotion:
     keypoint_frames: tuple[str, ...] = ()
     keypoint_targets: np.ndarray | None = None  # (N, K, 3) where the IK asked each keypoint frame to be
     scale: float = 1.0  # body scale robot / human
+    adaptations: tuple[str, ...] = ()  # e.g. "jump at 1.20-1.85 s: a squat-and-rise in place (no flight phase)"
 
     @property
     def q(self) -> np.ndarray:
@@ -48,6 +50,14 @@ class RobotMotion:
 
     def __len__(self) -> int:
         return len(self.times)
+
+    def part(self, start: int, stop: int) -> "RobotMotion":
+        """Control frames [start, stop) as a motion of their own, times from 0."""
+        cut = slice(start, stop)
+        return replace(self, times=self.times[cut] - self.times[start], joint_positions=self.joint_positions[cut],
+                       root_pose=self.root_pose[cut],
+                       contacts=None if self.contacts is None else self.contacts[cut],
+                       keypoint_targets=None if self.keypoint_targets is None else self.keypoint_targets[cut])
 
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)
@@ -64,7 +74,7 @@ class RobotMotion:
             "keypoint_frames": np.array(self.keypoint_frames, dtype=str),
             "keypoint_targets": (self.keypoint_targets if self.keypoint_targets is not None
                                  else np.zeros((len(self), 0, 3))),
-            "scale": np.float64(self.scale),
+            "scale": np.float64(self.scale), "adaptations": np.array(self.adaptations, dtype=str),
         }
         with atomic_path(path) as tmp:
             np.savez(tmp, **arrays)
@@ -81,6 +91,7 @@ class RobotMotion:
                     root_pose=f["root_pose"], foot_names=tuple(str(n) for n in f["foot_names"]),
                     contacts=f["contacts"], keypoint_frames=tuple(str(n) for n in f["keypoint_frames"]),
                     keypoint_targets=f["keypoint_targets"], scale=float(f["scale"]),
+                    adaptations=tuple(str(a) for a in f["adaptations"]) if "adaptations" in f else (),
                 )
         except FileNotFoundError:
             raise MotionLLMError(f"file not found: {path}") from None

@@ -8,8 +8,9 @@ the profile's reference posture). The motion's first frame is usually elsewhere,
 with a lead-in: a half-cosine move from `start` to that frame whose peak joint speed is at most
 `lead_in_speed` rad/s (and at most the IK's share of each velocity limit), at the control rate.
 
-The whole plan (lead-in included, and the step from `start` to its first point) is checked before
-anything may be sent: finite numbers, every position within the URDF bounds, every velocity and every
+The motion must be feasible for the robot (feasibility.py: limits, self-collision, balance, no flight,
+feet flat), and the whole plan (lead-in included, and the step from `start` to its first point) is
+checked before anything may be sent: finite numbers, every position within the URDF bounds, every velocity and every
 finite-difference step within the URDF velocity limits. A plan that fails, or a motion that the
 retargeter's final pass had to clamp (`repaired`), raises `TrajectoryRefused` with the reason: it is
 for the caller to refuse it (log, report), never to fix it silently.
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from motionllm.errors import MotionLLMError
+from motionllm.retargeting.feasibility import Feasibility, feasibility
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.robot import BASE_NQ, Robot
 
@@ -149,7 +151,7 @@ def check_command(positions: np.ndarray, velocities: np.ndarray, robot: Robot, r
     return CommandCheck(nonfinite, violations, worst_ratio, worst_joint)
 
 
-def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool) -> None:
+def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool, check_feasibility: bool) -> Feasibility | None:
     if tuple(motion.joint_names) != tuple(robot.joint_names) or motion.control_rate != robot.control_rate:
         raise TrajectoryRefused(f"motion for '{motion.robot}' at {motion.control_rate:g} Hz does not fit "
                                 f"{robot.name} at {robot.control_rate:g} Hz")
@@ -158,6 +160,12 @@ def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool) -> None:
                                 "pass; refused rather than sent altered")
     if len(motion) == 0:
         raise TrajectoryRefused("the motion has no frames")
+    if not check_feasibility:
+        return None
+    result = feasibility(motion, robot)
+    if not result.ok:
+        raise TrajectoryRefused(f"not feasible for {robot.name}: {result.reason}")
+    return result
 
 
 def _checked(motion: RobotMotion, robot: Robot, positions: np.ndarray, start: np.ndarray, lead_in_frames: int,
@@ -173,12 +181,12 @@ def _checked(motion: RobotMotion, robot: Robot, positions: np.ndarray, start: np
 
 def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | None = None,
                        lead_in_speed: float = DEFAULT_LEAD_IN_SPEED, repaired: bool = False,
-                       keep_time: bool = False) -> CommandTrajectory:
+                       keep_time: bool = False, check_feasibility: bool = True) -> CommandTrajectory:
     """The checked command trajectory for `motion`, starting from `start` (default: the reference
     posture). `keep_time`: a lead-in to the motion's last frame over the motion's duration instead (live
     imitation; see the module's docstring). Raises TrajectoryRefused rather than return anything outside
-    the limits."""
-    _check_motion(motion, robot, repaired)
+    the limits, or a motion that is not feasible (`check_feasibility=False` only for analysing timing)."""
+    _check_motion(motion, robot, repaired, check_feasibility)
     if not lead_in_speed > 0:
         raise TrajectoryRefused(f"lead_in_speed must be positive, got {lead_in_speed}")
     start = robot.reference_q[BASE_NQ:] if start is None else np.asarray(start, dtype=np.float64)
@@ -192,13 +200,14 @@ def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | No
 
 
 def continue_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pending: np.ndarray | None = None,
-                        repaired: bool = False, blend_seconds: float = JOIN_BLEND_SECONDS) -> CommandTrajectory:
+                        repaired: bool = False, blend_seconds: float = JOIN_BLEND_SECONDS,
+                        check_feasibility: bool = True) -> CommandTrajectory:
     """The checked trajectory that plays `pending` (K, J), the points of the current plan not yet sent (none:
     it has ended), then `motion`, which continues that plan: its first frame is the instant the plan ends on
     (the last pending point, else `start`, the last point sent), so it is not played again; the difference
     between them is faded out over `blend_seconds`. Raises TrajectoryRefused rather than return anything outside
-    the limits (the step from `start` included)."""
-    _check_motion(motion, robot, repaired)
+    the limits (the step from `start` included), or a motion that is not feasible."""
+    _check_motion(motion, robot, repaired, check_feasibility)
     if len(motion) < 2:
         raise TrajectoryRefused("a motion that continues a plan needs at least 2 frames")
     start = np.asarray(start, dtype=np.float64)

@@ -110,6 +110,27 @@ class IKSettings:
     posture_cost: float = 0.05
     stance_cost_factor: float = 5.0  # a foot in contact is pinned this much harder
     swing_orientation_factor: float = 0.0  # a foot off the ground keeps this much of its flat-sole cost
+    # Opt-in for now (issue 18): with them on, chunks of live imitation disagree by radians at their joins.
+    collision_distance: float = 0.0  # m the IK keeps between convex collision hulls (0: no constraint; try 0.01)
+    support_margin: float = 0.015  # m the centre of mass keeps inside the support polygon's edges
+    support_preview: float = 0.0  # s: a foot about to lift hands its share of the support over this long
+    #                                 (0: no balance constraint in the IK; try 0.3)
+
+
+JUMP_POLICIES = ("adapt", "never")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the robot may be asked to do (the commander refuses the rest before generating)."""
+
+    walk: bool = True  # may step and move its base across the floor; false: feet stay where they stand
+    jump: str = "adapt"  # adapt: a jump becomes a squat-and-rise in place; never: a jump is refused
+    upper_body_only: bool = False  # legs and base held at the reference posture; arms, torso, head follow
+
+    @property
+    def moves_legs(self) -> bool:
+        return not self.upper_body_only
 
 
 @dataclass(frozen=True)
@@ -131,6 +152,7 @@ class RobotProfile:
     position_margin: float = 0.01  # rad kept clear of each URDF position bound by the IK
     contact: ContactRule = ContactRule()
     ik: IKSettings = IKSettings()
+    capabilities: Capabilities = Capabilities()
     source: Path | None = None  # the YAML file it came from
 
     def keypoint(self, human: str) -> Keypoint:
@@ -198,6 +220,7 @@ def parse_profile(data: Any, source: Path | None = None) -> RobotProfile:
         position_margin=r.number("position_margin", 0.01, minimum=0.0, maximum=0.5),
         contact=ContactRule(**_fields(r.sub("contact", r.mapping("contact", {})), ContactRule)),
         ik=IKSettings(**_fields(r.sub("ik", r.mapping("ik", {})), IKSettings)),
+        capabilities=_capabilities(r.sub("capabilities", r.mapping("capabilities", {}))),
         source=source,
     )
     if profile.ik.iterations < 1 or profile.ik.first_frame_iterations < 1:
@@ -349,6 +372,20 @@ def _keep_apart(r: _Reader) -> KeepApart:
 def _frame(r: _Reader, name: str) -> ExtraFrame:
     r.unknown_keys({"parent", "translation"})
     return ExtraFrame(name=name, parent=r.string("parent"), translation=r.vector("translation", 3))
+
+
+def _capabilities(r: _Reader) -> Capabilities:
+    r.unknown_keys({"walk", "jump", "upper_body_only"})
+    flags = {}
+    for name in ("walk", "upper_body_only"):
+        value = r.data.get(name, getattr(Capabilities(), name))
+        if not isinstance(value, bool):
+            r.fail(name, f"must be true or false, got {value!r}")
+        flags[name] = value
+    jump = r.string("jump", "adapt")
+    if jump not in JUMP_POLICIES:
+        r.fail("jump", f"must be one of {', '.join(JUMP_POLICIES)}, got {jump!r}")
+    return Capabilities(jump=jump, **flags)
 
 
 def _fields(r: _Reader, cls) -> dict:

@@ -1,7 +1,8 @@
 """`QualityReport`: how safe and how faithful one retargeted clip is.
 
-Safety (must hold for every output): joint position samples outside the URDF bounds (0) and the
-largest |finite-difference velocity| / URDF velocity limit (<= 1). Faithfulness: foot sliding while
+Safety: every check of feasibility.py (joint limits, self-collision, no flight phase, loaded feet
+flat, the centre of mass over the support polygon), each listed with its failing frames; `safe` means
+all of them hold, and only then is a trajectory sent to a robot (playback.py). Faithfulness: foot sliding while
 the human foot was in contact, sole points below the floor, distance of each keypoint frame from its
 IK target (the scaled human keypoint; pinned during contact), and frames where the robot's URDF
 collision geometry touches itself (pairs filtered as `Robot.collision_model` says).
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from motionllm.fileio import atomic_path
+from motionllm.retargeting.feasibility import Check, Feasibility, feasibility
 from motionllm.retargeting.keypoints import runs
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.robot import Robot
@@ -43,14 +45,20 @@ class QualityReport:
     self_collision_frames: int | None = None  # None: not checked
     self_collision_depth_cm_max: float | None = None  # deepest self-contact (coal's estimate)
     collision_pairs: dict[str, int] = field(default_factory=dict)  # geometry pair -> frames touching
+    feasibility: dict = field(default_factory=dict)  # Feasibility.to_dict(): each check, adaptations, ZMP
+
+    @property
+    def within_limits(self) -> bool:
+        return self.position_limit_violations == 0 and self.max_velocity_ratio <= 1.0
 
     @property
     def safe(self) -> bool:
-        return self.position_limit_violations == 0 and self.max_velocity_ratio <= 1.0
+        return self.within_limits and bool(self.feasibility.get("ok", False))
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["safe"] = self.safe
+        out["within_limits"] = self.within_limits
         return out
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -73,7 +81,15 @@ class QualityReport:
             f"  keypoint tracking error    mean {self.tracking_error_cm_mean:.1f} cm, "
             f"max {self.tracking_error_cm_max:.1f} cm",
             f"  self-collision             {collisions}",
+            *self.feasibility_lines(),
         ])
+
+    def feasibility_lines(self) -> list[str]:
+        checks = self.feasibility.get("checks", {})
+        lines = [f"  feasible                   {'yes' if self.safe else 'NO: a robot must not be sent this'}"]
+        lines += [f"    {'ok  ' if c['ok'] else 'FAIL'} {name:<15} {c['detail']}" for name, c in checks.items()]
+        lines += [f"  adapted: {a}" for a in self.feasibility.get("adaptations", [])]
+        return lines
 
 
 def foot_drift(positions: np.ndarray, contact: np.ndarray) -> list[float]:
@@ -102,6 +118,11 @@ def evaluate(motion: RobotMotion, robot: Robot, collisions: bool = True) -> Qual
     tracked = [i for i, kp in enumerate(profile.keypoints) if kp.position_cost > 0]
     errors = np.linalg.norm(keypoints - motion.keypoint_targets, axis=-1)[:, tracked]
     depth, pairs = robot.self_collisions(q) if collisions else (None, {})
+    feasible = feasibility(motion, robot, (depth, pairs) if collisions else (np.zeros(len(q)), {}))
+    if not collisions:  # unchecked is not collision-free
+        checks = tuple(Check("self_collision", False, 0, "not checked") if c.name == "self_collision" else c
+                       for c in feasible.checks)
+        feasible = Feasibility(checks, feasible.adaptations, feasible.zmp_outside_frames)
     return QualityReport(
         robot=robot.name, frames=len(motion), duration_s=float(motion.times[-1] - motion.times[0]),
         control_rate=motion.control_rate,
@@ -116,4 +137,5 @@ def evaluate(motion: RobotMotion, robot: Robot, collisions: bool = True) -> Qual
         self_collision_frames=None if depth is None else int((depth > 0).sum()),
         self_collision_depth_cm_max=None if depth is None else CM * float(depth.max(initial=0.0)),
         collision_pairs=dict(sorted(pairs.items(), key=lambda kv: -kv[1])),
+        feasibility=feasible.to_dict(),
     )

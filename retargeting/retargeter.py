@@ -20,10 +20,11 @@ import numpy as np
 
 from motionllm.errors import MotionFormatError
 from motionllm.motion.canonical import check_joints
-from motionllm.retargeting.keypoints import KeypointTargets, chain_length, keypoint_targets
+from motionllm.retargeting.keypoints import KeypointTargets, chain_length, keypoint_targets, runs
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.profile import ProfileError, RobotProfile
-from motionllm.retargeting.robot import BASE_NQ, Robot
+from motionllm.retargeting.feasibility import convex_hull
+from motionllm.retargeting.robot import BASE_NQ, Robot, contact_frame_name
 from motionllm.retargeting.safety import LimitCheck, make_safe
 
 
@@ -33,7 +34,8 @@ class Retargeter:
         import qpsolvers
         from pink.tasks import PostureTask
 
-        from motionllm.retargeting.limits import DistanceLimit, GroundLimit, JointStepLimit
+        from motionllm.retargeting.limits import (DistanceLimit, GroundLimit, JointStepLimit, SelfCollisionLimit,
+                                                  SupportLimit)
         from motionllm.retargeting.tasks import KeypointTask
 
         self.robot = robot if isinstance(robot, Robot) else Robot(robot)
@@ -52,6 +54,15 @@ class Retargeter:
         self.limits = [self.step_limit, GroundLimit(self.robot, self.robot.contact_frames)]
         if profile.keep_apart:
             self.limits.append(DistanceLimit(self.robot, [(k.a, k.b, k.distance) for k in profile.keep_apart]))
+        self.collision_limit = None
+        if self.settings.collision_distance > 0:
+            self.collision_limit = SelfCollisionLimit(self.robot, self.settings.collision_distance)
+            self.limits.append(self.collision_limit)
+        self.support_limit = SupportLimit(self.robot, self.settings.support_margin)
+        if self.settings.support_preview > 0:
+            self.limits.append(self.support_limit)
+        self._sole_ids = [[self.robot.frame_id(contact_frame_name(foot.side, i))
+                           for i in range(len(foot.contact_points))] for foot in profile.feet]
         names = [k.human for k in profile.keypoints]
         self._ankle_keypoints = [names.index(foot.ankle) for foot in profile.feet]
         self._pink = pink
@@ -82,29 +93,32 @@ class Retargeter:
             joint_names=robot.joint_names, joint_positions=angles, root_pose=q[:, :BASE_NQ],
             foot_names=tuple(f.side for f in profile.feet), contacts=targets.contacts,
             keypoint_frames=tuple(k.frame for k in profile.keypoints), keypoint_targets=targets.positions,
-            scale=targets.scale,
+            scale=targets.scale, adaptations=targets.adaptations,
         )
 
     def solve(self, targets: KeypointTargets) -> np.ndarray:
         """Configurations (N, nq), one per control frame, warm-started frame to frame."""
-        from pink.exceptions import NoSolutionFound
-
         robot, settings, task = self.robot, self.settings, self.keypoint_task
         dt = 1.0 / robot.control_rate
         configuration = self._pink.Configuration(robot.model, robot.data, robot.reference_q)
         out = np.empty((len(targets.times), robot.nq))
         position_costs, orientation_costs = self.frame_costs(targets.contacts)
+        remaining = contact_remaining(targets.contacts)
+        preview = max(settings.support_preview * robot.control_rate, 1.0)
+        balance = settings.support_preview > 0
         self.step_limit.q_previous = None
         self.failed_steps = 0
         for n in range(len(targets.times)):
             task.set_targets(targets.positions[n], targets.rotations[n])
+            if balance:
+                self.support_limit.set_polygon(self.support_polygon(configuration.data, remaining[n], preview))
+            if self.collision_limit is not None:
+                self.collision_limit.new_frame()
             task.set_costs(position_costs[n], orientation_costs[n])
             iterations = settings.first_frame_iterations if n == 0 else settings.iterations
             for _ in range(iterations):
-                try:
-                    velocity = self._pink.solve_ik(configuration, self.tasks, dt, solver=settings.solver,
-                                                   damping=settings.damping, limits=self.limits, safety_break=False)
-                except NoSolutionFound:
+                velocity = self._step(configuration, dt)
+                if velocity is None:
                     # dq = 0 satisfies every constraint, so keeping the last configuration is safe
                     self.failed_steps += 1
                     continue
@@ -112,6 +126,28 @@ class Retargeter:
             out[n] = configuration.q
             self.step_limit.q_previous = configuration.q[BASE_NQ:].copy()
         return out
+
+    def _step(self, configuration, dt: float) -> np.ndarray | None:
+        """One QP step; if bringing the centre of mass back over the support and colliding hulls apart has no
+        solution, the step that only keeps both from getting worse; None if that has none either."""
+        from pink.exceptions import NoSolutionFound
+
+        settings, recovery, collisions = self.settings, self.support_limit.recovery, self.collision_limit
+        try:
+            for relaxed in (False, True):
+                self.support_limit.recovery = 0.0 if relaxed else recovery
+                if collisions is not None:
+                    collisions.relaxed = relaxed
+                try:
+                    return self._pink.solve_ik(configuration, self.tasks, dt, solver=settings.solver,
+                                               damping=settings.damping, limits=self.limits, safety_break=False)
+                except NoSolutionFound:
+                    continue
+            return None
+        finally:
+            self.support_limit.recovery = recovery
+            if collisions is not None:
+                collisions.relaxed = False
 
     def frame_costs(self, contacts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Keypoint position and orientation costs per control frame (N, K) each: a foot in contact is
@@ -124,3 +160,31 @@ class Retargeter:
         position[:, feet] *= np.where(contacts, settings.stance_cost_factor, 1.0)
         orientation[:, feet] *= np.where(contacts, 1.0, settings.swing_orientation_factor)
         return position, orientation
+
+    def support_polygon(self, data, remaining: np.ndarray, preview: float) -> np.ndarray | None:
+        """The polygon (H, 2) the centre of mass must stay over this frame: the hull of the sole points of
+        the feet in contact (`remaining` (F,): frames of contact left, 0: none), where a foot that lifts
+        within `preview` frames is shrunk towards the staying feet in proportion to the time it has left,
+        so the weight moves across before the foot lifts, not after. None: no foot in contact."""
+        if not remaining.any():
+            return None
+        staying = remaining >= preview
+        if not staying.any():
+            staying = remaining == remaining.max()
+        soles = [np.array([data.oMf[i].translation[:2] for i in ids]) for ids in self._sole_ids]
+        anchor = np.concatenate([soles[f] for f in np.flatnonzero(staying)])
+        centre = anchor.mean(axis=0)
+        points = [anchor]
+        for f in np.flatnonzero((remaining > 0) & ~staying):
+            points.append(centre + (remaining[f] / preview) * (soles[f] - centre))
+        return convex_hull(np.concatenate(points))
+
+
+def contact_remaining(contacts: np.ndarray) -> np.ndarray:
+    """(N, F) frames of contact left for each foot (0 out of contact); a contact that lasts to the end
+    of the clip counts as lasting for ever (inf)."""
+    out = np.zeros(contacts.shape)
+    for f in range(contacts.shape[1]):
+        for start, stop in runs(contacts[:, f]):
+            out[start:stop, f] = np.inf if stop == len(contacts) else np.arange(stop - start, 0, -1)
+    return out

@@ -217,6 +217,23 @@ class Robot:
         """URDF collision geometry with the pairs that can collide: all pairs, less those on adjacent
         bodies, those the SRDF disables, and those already touching at the reference posture
         (touching by design, e.g. the G1's hip links)."""
+        return self._collision_model()
+
+    @cached_property
+    def convex_collision_model(self):
+        """`collision_model` with each mesh replaced by its convex hull, the same pairs: what the IK keeps
+        apart (limits.SelfCollisionLimit). GJK/EPA on hulls gives a signed distance with witness points in
+        microseconds; a hull encloses its mesh, so hulls apart means meshes apart."""
+        geom = self._collision_model()
+        for obj in geom.geometryObjects:
+            if hasattr(obj.geometry, "buildConvexHull"):  # a mesh (BVH), not a primitive
+                # qhull's hull, not buildConvexRepresentation: that keeps the mesh's own vertex graph, on
+                # which GJK's hill-climbing support search stops at local maxima of a non-convex mesh
+                obj.geometry.buildConvexHull(True, "Qt")
+                obj.geometry = obj.geometry.convex
+        return geom
+
+    def _collision_model(self):
         import pinocchio as pin
 
         package_dirs = [str(example_robot_data_dir().parent)]

@@ -335,7 +335,7 @@ def test_commander_service_generates_motion_and_refuses_what_is_not_a_motion(ros
         "what is the weather": "not a motion command: 'what is the weather'",
         "asdfgh": "not understood",
         "jump " * 80: "too long",
-        "do a backflip and then jump forward": "this generator cannot make a backflip",
+        "do a backflip and then jump forward": "'backflip' cannot be made feasible for g1",  # the profile, first
     }
     for text, reason in refusals.items():
         response = call(ros_probe, BasicTypes, "/motion_commander/command", command_request(text))

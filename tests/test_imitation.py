@@ -140,11 +140,12 @@ def imitate(retargeter, walk, **options) -> tuple[list, list[float]]:
         while (chunk := imitation.next_chunk()) is not None:
             motion = chunk.played(retargeter.retarget(chunk.joints, chunk.fps))
             assert not retargeter.last_repaired
+            # timing and joins only: whether each chunk is feasible is the feasibility check's (test_feasibility)
             if last is None:
-                plan = command_trajectory(motion, robot, keep_time=True)
+                plan = command_trajectory(motion, robot, keep_time=True, check_feasibility=False)
             else:
                 joins.append(float(np.abs(motion.joint_positions[0] - last).max()))
-                plan = continue_trajectory(motion, robot, plans[-1].positions[-1])
+                plan = continue_trajectory(motion, robot, plans[-1].positions[-1], check_feasibility=False)
             plans.append(plan)
             last = motion.joint_positions[-1]
     return plans, joins

@@ -13,6 +13,9 @@ pytest.importorskip("pink", reason="pin-pink is not installed")
 from motionllm.retargeting import Retargeter, TrajectoryRefused, command_trajectory, continue_trajectory  # noqa: E402
 from motionllm.retargeting.playback import check_command, command_velocities, lead_in  # noqa: E402
 from motionllm.retargeting.robot import BASE_NQ  # noqa: E402
+from test_retargeting import raise_arm  # noqa: E402
+
+# `check_feasibility=False` below: these tests are about the plan, not the motion (see the `motion` fixture).
 
 JOINTS_FILE = "humanml3d_sample/new_joints_012314.npy"
 
@@ -23,11 +26,28 @@ def g1():
 
 
 @pytest.fixture(scope="module")
-def motion(g1, shared_data):
+def motion(g1):
+    """Standing, the left arm swings up over the head. The plan mechanics (lead-in, timing, the last check of
+    every point) are tested on it with check_feasibility=False: the right hand hanging by the G1's hip motor
+    touches it, which the feasibility check refuses (test_feasibility.py)."""
+    return g1.retarget(raise_arm("left", 2.0), fps=20)
+
+
+@pytest.fixture(scope="module")
+def run_clip(shared_data):
     path = shared_data / JOINTS_FILE
     if not path.is_file():
         pytest.skip(f"{path} is missing from the shared data")
-    return g1.retarget(np.load(path)[:60], fps=20)
+    return np.load(path)[:60]
+
+
+def test_an_infeasible_motion_is_refused_with_its_reason(g1, run_clip):
+    """The real HumanML3D clip is a run: a flight phase, and no quasi-static balance in single support."""
+    motion = g1.retarget(run_clip, fps=20)
+    with pytest.raises(TrajectoryRefused, match="not feasible for g1: .*flight: no sole point on the ground"):
+        command_trajectory(motion, g1.robot)
+    plan = command_trajectory(motion, g1.robot, check_feasibility=False)  # timing analysis only
+    assert len(plan) > len(motion)
 
 
 def assert_within_limits(positions, velocities, robot, rate, start=None):
@@ -59,7 +79,7 @@ def test_command_velocities_are_within_the_steps_and_end_at_rest():
 
 def test_a_trajectory_starts_where_the_robot_was_and_stays_within_limits(g1, motion):
     robot = g1.robot
-    plan = command_trajectory(motion, robot)  # from the reference posture
+    plan = command_trajectory(motion, robot, check_feasibility=False)  # from the reference posture
     reference = robot.reference_q[BASE_NQ:]
     assert plan.lead_in_frames > 0 and len(plan) == plan.lead_in_frames + len(motion)
     np.testing.assert_array_equal(plan.positions[plan.lead_in_frames:], motion.joint_positions)
@@ -68,11 +88,12 @@ def test_a_trajectory_starts_where_the_robot_was_and_stays_within_limits(g1, mot
     np.testing.assert_allclose(plan.times[:3], [0.0, 0.02, 0.04])
 
     # Continuing from the last point of that trajectory: the lead-in moves back to the motion's start.
-    again = command_trajectory(motion, robot, start=plan.positions[-1])
+    again = command_trajectory(motion, robot, start=plan.positions[-1], check_feasibility=False)
     assert again.lead_in_frames > 0
     assert_within_limits(again.positions, again.velocities, robot, again.rate, start=plan.positions[-1])
     # Already at the first frame: no lead-in at all.
-    assert command_trajectory(motion, robot, start=motion.joint_positions[0]).lead_in_frames == 0
+    assert command_trajectory(motion, robot, start=motion.joint_positions[0],
+                              check_feasibility=False).lead_in_frames == 0
 
 
 def test_trajectories_outside_limits_are_refused_not_repaired(g1, motion):
@@ -81,22 +102,22 @@ def test_trajectories_outside_limits_are_refused_not_repaired(g1, motion):
     spiked = motion.joint_positions.copy()
     spiked[30, 5] += 0.9 * robot.velocity_limit[5] / robot.control_rate * 3  # a step 2.7x the velocity limit
     with pytest.raises(TrajectoryRefused, match=rf"velocity\| .* x the limit at {robot.joint_names[5]}"):
-        command_trajectory(replace(motion, joint_positions=spiked), robot, start)
+        command_trajectory(replace(motion, joint_positions=spiked), robot, start, check_feasibility=False)
 
     outside = motion.joint_positions.copy()
     outside[:, 3] = robot.upper[3] + 0.05  # constant, so only the position bound is broken
     with pytest.raises(TrajectoryRefused, match="joint position"):
-        command_trajectory(replace(motion, joint_positions=outside), robot, outside[0])
+        command_trajectory(replace(motion, joint_positions=outside), robot, outside[0], check_feasibility=False)
 
     nan = motion.joint_positions.copy()
     nan[10, 0] = np.nan
     with pytest.raises(TrajectoryRefused, match="NaN"):
-        command_trajectory(replace(motion, joint_positions=nan), robot, start)
+        command_trajectory(replace(motion, joint_positions=nan), robot, start, check_feasibility=False)
 
     with pytest.raises(TrajectoryRefused, match="clamping"):
-        command_trajectory(motion, robot, start, repaired=True)
+        command_trajectory(motion, robot, start, repaired=True, check_feasibility=False)
     with pytest.raises(TrajectoryRefused, match="does not fit"):
-        command_trajectory(replace(motion, control_rate=100.0), robot, start)
+        command_trajectory(replace(motion, control_rate=100.0), robot, start, check_feasibility=False)
 
     # The step from where the robot is to the first point counts too.
     far = start.copy()
@@ -110,27 +131,27 @@ def test_trajectories_outside_limits_are_refused_not_repaired(g1, motion):
 
 def test_keep_time_leads_in_to_the_last_frame_over_the_motion_duration(g1, motion):
     robot = g1.robot
-    chunk = replace(motion, joint_positions=motion.joint_positions[:51], times=motion.times[:51])  # 1 s
+    chunk = motion.part(0, 51)  # 1 s
     near = chunk.joint_positions[0]  # the body's pose at the chunk's start: a lead-in over the chunk's 50 points
-    plan = command_trajectory(chunk, robot, near, lead_in_speed=5.0, keep_time=True)
+    plan = command_trajectory(chunk, robot, near, lead_in_speed=5.0, keep_time=True, check_feasibility=False)
     assert len(plan) == plan.lead_in_frames == 50
-    np.testing.assert_allclose(plan.positions[-1], chunk.joint_positions[-1])
+    np.testing.assert_allclose(plan.positions[-1], chunk.joint_positions[-1], atol=1e-12)
     assert_within_limits(plan.positions, plan.velocities, robot, plan.rate, start=near)
     # From the reference posture 1 s is too short at 1 rad/s: the lead-in takes what it needs.
-    far = command_trajectory(chunk, robot, keep_time=True)
+    far = command_trajectory(chunk, robot, keep_time=True, check_feasibility=False)
     assert len(far) == far.lead_in_frames > 50
-    np.testing.assert_allclose(far.positions[-1], chunk.joint_positions[-1])
+    np.testing.assert_allclose(far.positions[-1], chunk.joint_positions[-1], atol=1e-12)
     # Already there: the robot holds for the chunk's duration.
-    held = command_trajectory(chunk, robot, chunk.joint_positions[-1], keep_time=True)
+    held = command_trajectory(chunk, robot, chunk.joint_positions[-1], keep_time=True, check_feasibility=False)
     assert len(held) == 50 and np.all(held.positions == chunk.joint_positions[-1])
 
 
 def test_a_continuing_chunk_is_appended_to_what_is_not_sent_yet_and_its_join_faded_out(g1, motion):
     robot = g1.robot
     first, second = motion.joint_positions[:51], motion.joint_positions[50:101]
-    chunk = replace(motion, joint_positions=second + 0.03, times=motion.times[:51])  # disagrees by 0.03 rad
+    chunk = replace(motion.part(50, 101), joint_positions=second + 0.03)  # disagrees by 0.03 rad
     sent, pending = first[:40], first[40:]
-    plan = continue_trajectory(chunk, robot, sent[-1], pending)
+    plan = continue_trajectory(chunk, robot, sent[-1], pending, check_feasibility=False)
     assert plan.carried_frames == 11 and plan.lead_in_frames == 0 and len(plan) == 11 + 50
     np.testing.assert_array_equal(plan.positions[:11], pending)
     joined = plan.positions[11:]
@@ -140,15 +161,15 @@ def test_a_continuing_chunk_is_appended_to_what_is_not_sent_yet_and_its_join_fad
                                atol=1e-12)
     assert_within_limits(plan.positions, plan.velocities, robot, plan.rate, start=sent[-1])
     # Nothing pending (the plan ended): the chunk follows the last point sent.
-    after = continue_trajectory(replace(chunk, joint_positions=second), robot, first[-1])
+    after = continue_trajectory(replace(chunk, joint_positions=second), robot, first[-1], check_feasibility=False)
     assert len(after) == 50 and after.carried_frames == 0
     np.testing.assert_allclose(after.positions, second[1:])
 
     with pytest.raises(TrajectoryRefused, match="clamping"):
-        continue_trajectory(chunk, robot, sent[-1], pending, repaired=True)
+        continue_trajectory(chunk, robot, sent[-1], pending, repaired=True, check_feasibility=False)
     with pytest.raises(TrajectoryRefused, match="at least 2 frames"):
-        continue_trajectory(replace(chunk, joint_positions=second[:1], times=motion.times[:1]), robot, first[-1])
+        continue_trajectory(motion.part(50, 51), robot, first[-1], check_feasibility=False)
     far = sent[-1].copy()
     far[2] += 1.0  # the step from the last point sent counts too
     with pytest.raises(TrajectoryRefused, match="x the limit"):
-        continue_trajectory(chunk, robot, far, pending)
+        continue_trajectory(chunk, robot, far, pending, check_feasibility=False)

@@ -42,6 +42,10 @@ IMAGE_CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
 # QoS of whole motions (`motion/clip`): published once per motion; transient-local keeps the last one for
 # subscribers that join later (they must use this QoS too to receive it).
 CLIP_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# The graph's one emergency stop (retargeter and motion_commander): its state, latched for late joiners.
+EMERGENCY_STOP_TOPIC = "/emergency_stop"
+EMERGENCY_STOP_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                                durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 # (parent, child) for the 21 bones, in joint order.
 BONES = tuple((parent, child) for child, parent in enumerate(PARENTS) if parent >= 0)

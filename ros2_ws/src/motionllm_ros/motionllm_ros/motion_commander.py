@@ -21,6 +21,11 @@ motion -> refused with a reason, nothing generated), then generated, then publis
 No custom interfaces can be built here, and no installed action type has a string field: so the action
 runs a command that the service prepared (checked, with its refusal reason in the service response).
 
+Subscribes
+  motion/command         std_msgs/String              command text (above)
+  /emergency_stop        std_msgs/Bool                the graph's emergency stop (retargeter): while true, every
+                                                      command is refused with the reason, and a motion being
+                                                      generated when it engages is not published
 Publishes
   motion/clip            std_msgs/Float32MultiArray  the generated motion, (T, 22, 3) at its fps (docs/ros.md);
                                                      transient-local, as motion_player's: the retargeter's input
@@ -29,6 +34,9 @@ Publishes
                                                      "message", "frames", "seconds", "id" (prepared/action)}
   /diagnostics           diagnostic_msgs/DiagnosticArray  "motion_commander: commands" every `diagnostics_period` s
 Parameters (read at start-up)
+  robot                 robot profile (default g1; "" for none): commands it may not do are refused before
+                        generating (capabilities: flips and cartwheels never; jumps if jump: never; walking if
+                        walk: false; leg motions if upper_body_only), and an unknown robot is an error at start
   generator             "llm" (default: motionllm.models.motion_llm.MotionLanguageModel) or
                         "package.module:Name" of a plug-in with fps and generate(text, seconds)
   model                 weights folder of the motion LLM (default "": the shipped models/weights/llm)
@@ -64,14 +72,16 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
-from std_msgs.msg import Float32MultiArray, String
+from std_msgs.msg import Bool, Float32MultiArray, String
 from test_msgs.action import NestedMessage
 from test_msgs.srv import BasicTypes
 from visualization_msgs.msg import MarkerArray
 
 from motionllm.commands import (DEFAULT_THRESHOLD, MAX_COMMAND_CHARS, MAX_COMMAND_WORDS, CommandChecker,
                                 CommandResult, MotionCommander, load_generator, normalize_command)
-from motionllm_ros.conversions import CLIP_QOS, DEFAULT_FRAME_ID, motion_to_multiarray, skeleton_markers
+from motionllm.retargeting.profile import DEFAULT_ROBOT, load_profile
+from motionllm_ros.conversions import (CLIP_QOS, DEFAULT_FRAME_ID, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC,
+                                       motion_to_multiarray, skeleton_markers)
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
 
@@ -104,11 +114,15 @@ class MotionCommanderNode(Node):
         self._declare_parameters()
         value = lambda name: self.get_parameter(name).value  # noqa: E731
         spec = value("generator")
+        if value("robot"):
+            load_profile(value("robot"))  # an unknown robot fails before any model is loaded
         start = time.perf_counter()
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no model-loading progress bars in the log
         generator = load_generator(spec, value("model"))  # MotionLLMError (no weights...): exit 2 in main()
+        profile = load_profile(value("robot")) if value("robot") else None  # ProfileError: exit 2 in main()
         checker = CommandChecker(value("similarity_threshold"), value("max_chars"), value("max_words"))
-        self._commander = MotionCommander(generator, checker)
+        self._commander = MotionCommander(generator, checker, profile)
+        self._stopped = False  # the graph's emergency stop (/emergency_stop), engaged
         self._fps = float(getattr(generator, "fps", 20.0))
         self._frame_id = value("frame_id")
 
@@ -120,7 +134,7 @@ class MotionCommanderNode(Node):
         self._lock = threading.Condition()
         self._job: Job | None = None  # the command being handled (one at a time)
         self._stopping = False
-        self._counts = {"commands": 0, "accepted": 0, "refused": 0, "failed": 0, "busy": 0}
+        self._counts = {"commands": 0, "accepted": 0, "refused": 0, "failed": 0, "busy": 0, "refused_stopped": 0}
         self._generate_s: deque[float] = deque(maxlen=GENERATION_WINDOW)
         self._last = ""
         self._prepared: OrderedDict[int, tuple[str, float | None]] = OrderedDict()  # id -> (text, seconds)
@@ -130,6 +144,7 @@ class MotionCommanderNode(Node):
         self._worker = threading.Thread(target=self._work, name="motion_commander_worker", daemon=True)
         self._worker.start()
 
+        self.create_subscription(Bool, EMERGENCY_STOP_TOPIC, self._on_stop, EMERGENCY_STOP_QOS)
         self.create_subscription(String, COMMAND_TOPIC, self._on_topic_command, 10)
         self.create_service(BasicTypes, "~/command", self._on_service_command)
         self._action = ActionServer(self, NestedMessage, "~/execute_command", self._execute,
@@ -157,6 +172,8 @@ class MotionCommanderNode(Node):
                   integer_range=[IntegerRange(from_value=1, to_value=MAX_COMMAND_CHARS)])
         parameter("max_words", MAX_COMMAND_WORDS, ParameterType.PARAMETER_INTEGER, "Longest command, words",
                   integer_range=[IntegerRange(from_value=1, to_value=1000)])
+        parameter("robot", DEFAULT_ROBOT, ParameterType.PARAMETER_STRING,
+                  "Robot profile whose capabilities commands must respect (g1, talos, a .yaml; empty: none)")
         parameter("frame_id", DEFAULT_FRAME_ID, ParameterType.PARAMETER_STRING, "Header frame of the markers (Y up)")
         parameter("diagnostics_period", 1.0, ParameterType.PARAMETER_DOUBLE, "Seconds between /diagnostics messages",
                   floating_point_range=[FloatingPointRange(from_value=0.05, to_value=60.0)])
@@ -168,14 +185,19 @@ class MotionCommanderNode(Node):
         job = Job(text, seconds, source, Future(executor=self.executor), **options)
         with self._lock:
             self._counts["commands"] += 1
-            if self._job is not None:
+            if self._stopped:
+                self._counts["refused_stopped"] += 1
+                result = CommandResult(False, "emergency stop engaged: commands are refused until it is reset "
+                                              "(the retargeter's ~/reset, or false on /emergency_stop)",
+                                       normalize_command(text))
+            elif self._job is not None:
                 self._counts["busy"] += 1
                 busy = f"busy: still generating '{self._job.text}'; send the command again when it is done"
                 result = CommandResult(False, busy, normalize_command(text))
             else:
                 self._job, result = job, None
                 self._lock.notify()
-        if result is not None:  # busy: answered and reported here (the worker does the others)
+        if result is not None:  # busy or stopped: answered and reported here (the worker does the others)
             self._report(result, source, job.command_id)
             job.future.set_result(result)
         return job
@@ -287,12 +309,23 @@ class MotionCommanderNode(Node):
             return result
         if job.cancelled():
             return CommandResult(False, f"cancelled: '{result.text}' was generated but not published", result.text)
+        if self._stopped:
+            return CommandResult(False, f"emergency stop engaged while generating: '{result.text}' was not "
+                                        "published", result.text)
         self._clip_pub.publish(motion_to_multiarray(result.joints, result.fps))
         with self._lock:
             self._playing, self._frame = result.joints, 0
             self._generate_s.append(result.generate_s)
         progress("published", 1.0)
         return result
+
+    def _on_stop(self, msg: Bool) -> None:
+        with self._lock:
+            changed, self._stopped = self._stopped != msg.data, bool(msg.data)
+        if changed and msg.data:
+            self.get_logger().warning("emergency stop engaged: commands are refused until it is reset")
+        elif changed:
+            self.get_logger().info("emergency stop cleared: commands are accepted again")
 
     def _report_progress(self) -> None:
         """While generating, tell an action client how long it has been (the LLM reports no progress itself):
@@ -325,7 +358,7 @@ class MotionCommanderNode(Node):
                 self._counts["accepted"] += 1
             elif result.check is not None and not result.check.ok:
                 self._counts["refused"] += 1
-            elif not result.message.startswith("busy"):  # busy ones are counted when refused
+            elif not result.message.startswith(("busy", "emergency stop")):  # those are counted when refused
                 self._counts["failed"] += 1
             self._last = f"{'accepted' if result.ok else 'refused'} '{result.text}': {result.message}"
         line = f"{source} command '{result.text}': {result.message}"

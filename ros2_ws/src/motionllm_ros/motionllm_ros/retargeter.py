@@ -28,8 +28,16 @@ Publishes
 Services
   ~/emergency_stop       std_srvs/Trigger  halts the JointState stream at once and refuses new motions
   ~/reset                std_srvs/Trigger  accepts motions again (nothing resumes by itself)
+The graph's one emergency stop
+  /emergency_stop        std_msgs/Bool (reliable, transient local)  the stop's state: the services above publish
+                         it (true on a stop, false on a reset), and anyone may publish it (a stop button); this
+                         node halts on true and resumes accepting on false, and motion_commander refuses
+                         commands while it is true. The stop reaches the joint output at the next control tick.
 Parameters (read at start-up)
   robot                 profile name (g1, talos) or a profile .yaml; unknown: one error line, exit 2
+  require_feasible      refuse motions that fail motionllm.retargeting.feasibility (self-collision, balance, no
+                        flight, loaded feet flat) with the failing checks as the reason (default false for now:
+                        on the G1 a hand hanging by the hip motors touches them, so nearly every motion fails)
   lead_in_speed         rad/s, peak joint speed of the move from the last command to a motion's start
   accept_latched        also retarget the motion published before this node started (default false: a
                         robot should not replay an old command when its node restarts)
@@ -86,7 +94,7 @@ from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, Paramete
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
-from std_msgs.msg import Float32MultiArray, String
+from std_msgs.msg import Bool, Float32MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
@@ -98,7 +106,7 @@ from motionllm.retargeting import imitation
 from motionllm.retargeting.imitation import ImitationChunk, LiveImitation
 from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTrajectory
 from motionllm.retargeting.robot import BASE_NQ
-from motionllm_ros.conversions import (CLIP_QOS, joint_state_msg, joint_trajectory_msg, make_header,
+from motionllm_ros.conversions import (CLIP_QOS, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC, joint_state_msg, joint_trajectory_msg, make_header,
                                        multiarray_to_motion, pose_array_to_joints)
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, ERROR, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
@@ -134,6 +142,7 @@ class RetargeterNode(Node):
         self._rate = self._robot.control_rate
         self._frame_id = value("frame_id")
         self._lead_in_speed = value("lead_in_speed")
+        self._require_feasible = value("require_feasible")
 
         self._trajectory_pub = self.create_publisher(JointTrajectory, TRAJECTORY_TOPIC, OUTPUT_QOS)
         self._joint_state_pub = self.create_publisher(JointState, JOINT_STATES_TOPIC, OUTPUT_QOS)
@@ -183,6 +192,10 @@ class RetargeterNode(Node):
         if self._imitation is not None:
             source += (f" in chunks of {self._imitation.chunk_seconds:g} s (context {value('imitation_context'):g} s, "
                        f"lookahead {value('imitation_lookahead'):g} s)")
+        self._stop_pub = self.create_publisher(Bool, EMERGENCY_STOP_TOPIC, EMERGENCY_STOP_QOS)
+        # Nothing is published at start-up: a restarting node must not clear a stop someone else engaged
+        # (it receives that latched stop and engages it too).
+        self.create_subscription(Bool, EMERGENCY_STOP_TOPIC, self._on_stop_topic, EMERGENCY_STOP_QOS)
         self.create_service(Trigger, "~/emergency_stop", self._on_emergency_stop)
         self.create_service(Trigger, "~/reset", self._on_reset)
         self.create_timer(1.0 / self._rate, self._tick)
@@ -197,6 +210,9 @@ class RetargeterNode(Node):
 
         parameter("robot", DEFAULT_ROBOT, ParameterType.PARAMETER_STRING,
                   "Robot profile: g1, talos, or a profile .yaml (docs/retargeting.md)")
+        parameter("require_feasible", False, ParameterType.PARAMETER_BOOL,
+                  "Refuse motions that fail the feasibility check (self-collision, balance, flight, flat feet); "
+                  "off by default until the G1 IK keeps a hanging hand off its hip motors (issue 18)")
         parameter("lead_in_speed", DEFAULT_LEAD_IN_SPEED, ParameterType.PARAMETER_DOUBLE,
                   "Peak joint speed (rad/s) of the move from the last command to a motion's first frame",
                   floating_point_range=[FloatingPointRange(from_value=0.05, to_value=20.0)])
@@ -378,10 +394,12 @@ class RetargeterNode(Node):
         plan = None
         try:
             if chunk is None:
-                plan = command_trajectory(outcome, self._robot, self._last_command, self._lead_in_speed, repaired)
+                plan = command_trajectory(outcome, self._robot, self._last_command, self._lead_in_speed, repaired,
+                                          check_feasibility=self._require_feasible)
             elif joins:  # the next chunk of the plan playing (or just ended): after it, without a lead-in
                 try:
-                    plan = continue_trajectory(outcome, self._robot, self._last_command, pending, repaired)
+                    plan = continue_trajectory(outcome, self._robot, self._last_command, pending, repaired,
+                                               check_feasibility=self._require_feasible)
                 except TrajectoryRefused as exc:  # the faded join leaves the limits: rejoin instead (checked too)
                     joins = False
                     with self._lock:
@@ -390,7 +408,7 @@ class RetargeterNode(Node):
                                            throttle_duration_sec=LOG_THROTTLE_S)
             if plan is None:  # a new timeline; after a stop, a refusal, a dropped chunk; behind: rejoin on time
                 plan = command_trajectory(outcome, self._robot, self._last_command, self._lead_in_speed, repaired,
-                                          keep_time=True)
+                                          keep_time=True, check_feasibility=self._require_feasible)
         except TrajectoryRefused as exc:
             self._refuse("refused_limits", str(exc), **source)
             return
@@ -438,6 +456,21 @@ class RetargeterNode(Node):
     # --- emergency stop -----------------------------------------------------------------------------------
 
     def _on_emergency_stop(self, request, response):
+        response.success, response.message = True, self._engage("~/emergency_stop")
+        return response
+
+    def _on_reset(self, request, response):
+        response.success, response.message = True, self._release("~/reset")
+        return response
+
+    def _on_stop_topic(self, msg: Bool) -> None:
+        """The graph's stop, from anyone (a stop button node, the commander's user, this node's services)."""
+        if msg.data and not self._stopped:
+            self._engage(EMERGENCY_STOP_TOPIC)
+        elif not msg.data and self._stopped:
+            self._release(EMERGENCY_STOP_TOPIC)
+
+    def _engage(self, via: str) -> str:
         was_playing = self._playing is not None
         self._stopped = True  # the next tick publishes nothing
         self._playing = None
@@ -448,21 +481,21 @@ class RetargeterNode(Node):
         # An empty trajectory tells a trajectory controller to stop and hold where it is.
         header = make_header(self.get_clock().now().to_msg(), self._frame_id)
         self._trajectory_pub.publish(JointTrajectory(header=header, joint_names=list(self._robot.joint_names)))
-        response.success = True
-        response.message = ("emergency stop: output halted" + (" mid-trajectory" if was_playing else "") +
-                            "; motions are refused until ~/reset")
-        self.get_logger().warning(response.message)
-        self._status("stopped", response.message)
-        return response
+        self._stop_pub.publish(Bool(data=True))  # the commander refuses commands while this holds
+        message = (f"emergency stop ({via}): output halted" + (" mid-trajectory" if was_playing else "") +
+                   "; motions are refused until ~/reset")
+        self.get_logger().warning(message)
+        self._status("stopped", message)
+        return message
 
-    def _on_reset(self, request, response):
+    def _release(self, via: str) -> str:
         was_stopped, self._stopped = self._stopped, False
-        response.success = True
-        response.message = ("emergency stop cleared: motions are accepted again" if was_stopped else
-                            "not stopped: nothing to reset")
-        self.get_logger().info(response.message)
-        self._status("reset", response.message)
-        return response
+        self._stop_pub.publish(Bool(data=False))
+        message = (f"emergency stop cleared ({via}): motions and commands are accepted again" if was_stopped else
+                   "not stopped: nothing to reset")
+        self.get_logger().info(message)
+        self._status("reset", message)
+        return message
 
     # --- reporting ----------------------------------------------------------------------------------------
 
