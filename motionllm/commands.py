@@ -302,13 +302,14 @@ JUMP_WORDS = ("jump", "hop", "leap", "bounce")
 LOCOMOTION_WORDS = ("walk", "run", "jog", "sprint", "dash", "march", "stroll", "step", "sidestep", "stride",
                     "wander", "pace", "shuffle", "travel", "circle")
 LEG_WORDS = ("kick", "squat", "sit", "kneel", "lunge", "stomp", "crouch", "dance", "spin", "turn", "bend")
+INFLECTIONS = ("s", "es", "d", "ed", "ing", "ped", "ping", "ning", "ps")
 
 
 def _mentions(words: list[str], stems) -> str | None:
+    """The first of `words` that is one of `stems` or an inflection of one ("jumps", "hopping", "stepped")."""
     for word in words:
         for stem in stems:
-            if word == stem or (word.startswith(stem) and word[len(stem):] in ("s", "es", "ing", "ed", "ped", "ping",
-                                                                             "ning", "ped", "d", "ps")):
+            if word == stem or (word.startswith(stem) and word[len(stem):] in INFLECTIONS):
                 return word
     return None
 
@@ -316,23 +317,23 @@ def _mentions(words: list[str], stems) -> str | None:
 def capability_refusal(text: str, capabilities, robot: str) -> str | None:
     """Why `robot` (with profile `capabilities`, retargeting.profile.Capabilities) must not be asked for
     `text`, in one line; None when it may. Flips and cartwheels are never feasible for a position-controlled
-    humanoid (a flight phase, the weight on the hands); jumps when the profile says `jump: never`; walking
-    when it may not walk; any leg motion for an upper-body-only robot."""
+    humanoid (a flight phase, the weight on the hands); any leg motion for an upper-body-only robot; jumps
+    when the profile says `jump: never`; walking when it may not walk."""
     words = _words(normalize_command(text))
     word = _mentions(words, NEVER_FEASIBLE)
     if word:
         return f"'{word}' cannot be made feasible for {robot}: it needs a flight phase or the weight on the hands"
-    word = _mentions(words, JUMP_WORDS)
-    if word and (capabilities.jump == "never" or capabilities.upper_body_only):
-        return f"{robot} may never jump (robot profile: capabilities.jump: {capabilities.jump})" \
-            if not capabilities.upper_body_only else f"{robot} moves its upper body only; '{word}' needs the legs"
+    if capabilities.upper_body_only:
+        for stems in (JUMP_WORDS, LOCOMOTION_WORDS, LEG_WORDS):
+            word = _mentions(words, stems)
+            if word:
+                return f"{robot} moves its upper body only; '{word}' needs the legs"
+        return None
+    if capabilities.jump == "never" and _mentions(words, JUMP_WORDS):
+        return f"{robot} may never jump (robot profile: capabilities.jump: never)"
     word = _mentions(words, LOCOMOTION_WORDS)
-    if word and (not capabilities.walk or capabilities.upper_body_only):
-        return (f"{robot} moves its upper body only; '{word}' needs the legs" if capabilities.upper_body_only
-                else f"{robot} may not walk (robot profile: capabilities.walk: false); '{word}' needs steps")
-    word = _mentions(words, LEG_WORDS)
-    if word and capabilities.upper_body_only:
-        return f"{robot} moves its upper body only; '{word}' needs the legs"
+    if word and not capabilities.walk:
+        return f"{robot} may not walk (robot profile: capabilities.walk: false); '{word}' needs steps"
     return None
 
 

@@ -118,19 +118,14 @@ def centre_of_mass(robot: Robot, q: np.ndarray) -> np.ndarray:
 
 
 def sole_points(robot: Robot, q: np.ndarray) -> np.ndarray:
-    """(N, F, P, 3): each profile foot's sole points, world frame."""
-    feet = robot.profile.feet
-    counts = [len(f.contact_points) for f in feet]
-    points = robot.frame_positions(q, robot.contact_frames)
-    return points.reshape(len(q), len(feet), max(counts), 3) if len(set(counts)) == 1 else _ragged(points, counts)
-
-
-def _ragged(points: np.ndarray, counts) -> np.ndarray:
-    out = np.full((len(points), len(counts), max(counts), 3), np.nan)
+    """(N, F, P, 3): each profile foot's sole points, world frame; NaN-padded where feet have fewer than P."""
+    feet = robot.sole_frames
+    points = robot.frame_positions(q, robot.contact_frames)  # one pass: the feet's points one after the other
+    out = np.full((len(q), len(feet), max(map(len, feet), default=0), 3), np.nan)
     start = 0
-    for f, count in enumerate(counts):
-        out[:, f, :count] = points[:, start:start + count]
-        start += count
+    for f, frames in enumerate(feet):
+        out[:, f, :len(frames)] = points[:, start:start + len(frames)]
+        start += len(frames)
     return out
 
 

@@ -167,7 +167,8 @@ MAX_SQUAT = 0.25  # m (human): the deepest dip a jump's rise is turned into
 
 
 def foot_contacts(human: np.ndarray, rate: float, profile: RobotProfile) -> np.ndarray:
-    """(N, F) human foot contacts at the control rate, one column per profile foot."""
+    """(N, F) human foot contacts at the control rate, one column per profile foot (ankles low and slow
+    relative to the clip's standing ankle height)."""
     ankles = [foot.ankle for foot in profile.feet]
     rest = standing_ankle_height(human, ankles) if ankles else 0.0
     columns = [detect_contacts(human[:, JOINT_INDEX[a]], rate, rest, profile.contact) for a in ankles]
@@ -235,7 +236,7 @@ def adapt_to_capabilities(human: np.ndarray, rate: float, profile: RobotProfile)
     upper-body-only robot."""
     capabilities = profile.capabilities
     notes = []
-    if not capabilities.walk or capabilities.upper_body_only:
+    if capabilities.in_place:
         human = held_in_place(human, capabilities.upper_body_only)
         notes.append("upper body only: legs and base held still" if capabilities.upper_body_only
                      else "this robot may not walk: the motion is done in place, feet where they stand")
@@ -270,13 +271,12 @@ def keypoint_targets(joints: np.ndarray, fps: float, profile: RobotProfile,
             rotations[:, index] = orientations[keypoint.human] @ proportions.rest_rotations[index]
 
     blend = int(round(BLEND_SECONDS * rate))
-    contacts = np.zeros((n, len(profile.feet)), dtype=bool)
+    contacts = foot_contacts(human, rate, profile)
+    if profile.capabilities.in_place:
+        contacts[:] = True  # the feet stay where they stand
     names = [kp.human for kp in profile.keypoints]
     for f, (foot, ankle_height) in enumerate(zip(profile.feet, proportions.ankle_heights)):
-        contact = detect_contacts(human[:, JOINT_INDEX[foot.ankle]], rate, human_rest, profile.contact)
-        if not profile.capabilities.walk or profile.capabilities.upper_body_only:
-            contact[:] = True  # the feet stay where they stand
-        contacts[:, f] = contact
+        contact = contacts[:, f]
         index = names.index(foot.ankle)
         position = positions[:, index]
         position[:, 2] = np.maximum(position[:, 2], ankle_height)  # a sole never aims below the floor

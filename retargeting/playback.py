@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from motionllm.errors import MotionLLMError
-from motionllm.retargeting.feasibility import Feasibility, feasibility
+from motionllm.retargeting.feasibility import feasibility
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.robot import BASE_NQ, Robot
 
@@ -151,7 +151,7 @@ def check_command(positions: np.ndarray, velocities: np.ndarray, robot: Robot, r
     return CommandCheck(nonfinite, violations, worst_ratio, worst_joint)
 
 
-def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool, check_feasibility: bool) -> Feasibility | None:
+def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool, check_feasibility: bool) -> None:
     if tuple(motion.joint_names) != tuple(robot.joint_names) or motion.control_rate != robot.control_rate:
         raise TrajectoryRefused(f"motion for '{motion.robot}' at {motion.control_rate:g} Hz does not fit "
                                 f"{robot.name} at {robot.control_rate:g} Hz")
@@ -160,12 +160,10 @@ def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool, check_feasi
                                 "pass; refused rather than sent altered")
     if len(motion) == 0:
         raise TrajectoryRefused("the motion has no frames")
-    if not check_feasibility:
-        return None
-    result = feasibility(motion, robot)
-    if not result.ok:
-        raise TrajectoryRefused(f"not feasible for {robot.name}: {result.reason}")
-    return result
+    if check_feasibility:
+        result = feasibility(motion, robot)
+        if not result.ok:
+            raise TrajectoryRefused(f"not feasible for {robot.name}: {result.reason}")
 
 
 def _checked(motion: RobotMotion, robot: Robot, positions: np.ndarray, start: np.ndarray, lead_in_frames: int,

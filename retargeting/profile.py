@@ -129,8 +129,9 @@ class Capabilities:
     upper_body_only: bool = False  # legs and base held at the reference posture; arms, torso, head follow
 
     @property
-    def moves_legs(self) -> bool:
-        return not self.upper_body_only
+    def in_place(self) -> bool:
+        """The feet stay where they stand, for the whole motion."""
+        return not self.walk or self.upper_body_only
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from motionllm.retargeting.keypoints import KeypointTargets, chain_length, keypo
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.profile import ProfileError, RobotProfile
 from motionllm.retargeting.feasibility import convex_hull
-from motionllm.retargeting.robot import BASE_NQ, Robot, contact_frame_name
+from motionllm.retargeting.robot import BASE_NQ, Robot
 from motionllm.retargeting.safety import LimitCheck, make_safe
 
 
@@ -61,8 +61,7 @@ class Retargeter:
         self.support_limit = SupportLimit(self.robot, self.settings.support_margin)
         if self.settings.support_preview > 0:
             self.limits.append(self.support_limit)
-        self._sole_ids = [[self.robot.frame_id(contact_frame_name(foot.side, i))
-                           for i in range(len(foot.contact_points))] for foot in profile.feet]
+        self._sole_ids = [[self.robot.frame_id(name) for name in foot] for foot in self.robot.sole_frames]
         names = [k.human for k in profile.keypoints]
         self._ankle_keypoints = [names.index(foot.ankle) for foot in profile.feet]
         self._pink = pink

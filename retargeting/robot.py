@@ -154,8 +154,15 @@ class Robot:
         return self.model.nq
 
     @cached_property
+    def sole_frames(self) -> tuple[tuple[str, ...], ...]:
+        """Per profile foot, the frames of its sole contact points."""
+        return tuple(tuple(contact_frame_name(f.side, i) for i in range(len(f.contact_points)))
+                     for f in self.profile.feet)
+
+    @cached_property
     def contact_frames(self) -> tuple[str, ...]:
-        return tuple(contact_frame_name(f.side, i) for f in self.profile.feet for i in range(len(f.contact_points)))
+        """Every foot's sole frames, one foot after the other."""
+        return tuple(name for foot in self.sole_frames for name in foot)
 
     def frame_positions(self, q: np.ndarray, frames) -> np.ndarray:
         """World positions (N, F, 3) of the named frames for configurations q (N, nq)."""

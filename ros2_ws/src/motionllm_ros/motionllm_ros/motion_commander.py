@@ -114,12 +114,11 @@ class MotionCommanderNode(Node):
         self._declare_parameters()
         value = lambda name: self.get_parameter(name).value  # noqa: E731
         spec = value("generator")
-        if value("robot"):
-            load_profile(value("robot"))  # an unknown robot fails before any model is loaded
+        # an unknown robot (ProfileError: exit 2 in main()) fails before any model is loaded
+        profile = load_profile(value("robot")) if value("robot") else None
         start = time.perf_counter()
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no model-loading progress bars in the log
         generator = load_generator(spec, value("model"))  # MotionLLMError (no weights...): exit 2 in main()
-        profile = load_profile(value("robot")) if value("robot") else None  # ProfileError: exit 2 in main()
         checker = CommandChecker(value("similarity_threshold"), value("max_chars"), value("max_words"))
         self._commander = MotionCommander(generator, checker, profile)
         self._stopped = False  # the graph's emergency stop (/emergency_stop), engaged
