@@ -164,6 +164,7 @@ def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, task
         recon = [lm.motion_tokenizer.decode(c.codes) for c in clips]  # the tokenizer's ceiling, for reference
         scores = text_motion_scores(evaluator.embed_texts(texts), evaluator.embed_motions(recon), real_emb)
         out.update({f"t2m_tokenizer_{k}": v[0] for k, v in scores.items() if k in ("R@3", "FID")})
+        out.update(motion_validity([lm.joints_of(c) for c in codes], "t2m"))
         out["t2m_seconds"] = time.time() - started
     if "m2t" in tasks:
         started = time.time()
@@ -200,6 +201,23 @@ def evaluate(lm, clips: list[Clip], real: dict[str, np.ndarray], evaluator, task
         out["qa_seconds"] = time.time() - started
     if "predict" in tasks or "inbetween" in tasks:
         out.update(completion_scores(lm, clips, real, tasks, batch_size, progress))
+    return out
+
+
+def motion_validity(motions: list[np.ndarray], prefix: str) -> dict:
+    """`corpus --validate` over what users get (joints as `joints_of` returns them): the share of motions that
+    pass, the worst of each physical figure, and how many fail each check."""
+    from motionllm.corpus.validate import check_clip
+
+    results = [check_clip(m) for m in motions]
+    out = {f"{prefix}_valid": float(np.mean([r["passed"] for r in results])) if results else float("nan")}
+    measured = [r for r in results if "bone_rel_std" in r]
+    if measured:
+        out.update({f"{prefix}_worst_bone_rel_std": max(r["bone_rel_std"] for r in measured),
+                    f"{prefix}_worst_min_height_cm": min(r["min_height_cm"] for r in measured),
+                    f"{prefix}_median_sliding_cm_s": float(np.median([r["sliding_cm_s"] for r in measured]))})
+    for check in sorted({f for r in results for f in r["failed"]}):
+        out[f"{prefix}_failed_{check}"] = sum(check in r["failed"] for r in results)
     return out
 
 

@@ -92,9 +92,12 @@ class MotionLanguageModel:
         return self.motion_tokenizer.encode(self.features_of(motion))
 
     def joints_of(self, codes) -> np.ndarray:
+        """The motion of `codes` as joints (T, 22, 3), projected onto a body (`project_to_body`): the decoder alone
+        lets bones change length, feet sink into the floor and slide."""
         from motionllm.motion.features import features_to_joints
+        from motionllm.motion.projection import project_to_body
 
-        return features_to_joints(self.motion_tokenizer.decode(codes))
+        return project_to_body(features_to_joints(self.motion_tokenizer.decode(codes)))
 
     def _tokens_for(self, seconds: float | None) -> int | None:
         if seconds is None:

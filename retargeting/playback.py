@@ -83,6 +83,7 @@ class CommandTrajectory:
     check: CommandCheck
     motion: RobotMotion | None = None
     carried_frames: int = 0  # continue_trajectory: how many of the N points are the previous plan's, carried over
+    base_poses: np.ndarray | None = None  # (N, 7) x y z qx qy qz qw: where the floating base is at each point
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -167,14 +168,38 @@ def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool, check_feasi
 
 
 def _checked(motion: RobotMotion, robot: Robot, positions: np.ndarray, start: np.ndarray, lead_in_frames: int,
-             carried_frames: int = 0) -> CommandTrajectory:
+             base_poses: np.ndarray, carried_frames: int = 0) -> CommandTrajectory:
     rate = robot.control_rate
+    assert len(base_poses) == len(positions), (len(base_poses), len(positions))
     velocities = command_velocities(positions, rate)
     check = check_command(positions, velocities, robot, rate, start)
     if not check.ok:
         raise TrajectoryRefused(f"trajectory for {robot.name} refused: {check.describe()}")
     return CommandTrajectory(robot.name, tuple(robot.joint_names), rate, positions, velocities, lead_in_frames, check,
-                             motion, carried_frames)
+                             motion, carried_frames, np.asarray(base_poses, dtype=np.float64))
+
+
+def _ending_with(poses: np.ndarray, n: int) -> np.ndarray:
+    """n poses that end with the last of `poses`: its last n, or all of them after its first repeated."""
+    tail = poses[max(len(poses) - n, 0):]
+    return np.vstack([np.repeat(tail[:1], n - len(tail), axis=0), tail])
+
+
+def base_velocities(poses: np.ndarray, rate: float) -> np.ndarray:
+    """(N, 6) linear and angular velocity of the floating base at each of `poses` (N, 7: x y z qx qy qz qw), in
+    the base's own frame (as nav_msgs/Odometry's twist is, REP-105): forward differences, the last repeating the
+    one before it (zero for a single pose)."""
+    from scipy.spatial.transform import Rotation
+
+    poses = np.asarray(poses, dtype=np.float64)
+    out = np.zeros((len(poses), 6))
+    if len(poses) < 2:
+        return out
+    rotations = Rotation.from_quat(poses[:, 3:])
+    out[:-1, :3] = rotations[:-1].inv().apply(np.diff(poses[:, :3], axis=0)) * rate
+    out[:-1, 3:] = (rotations[:-1].inv() * rotations[1:]).as_rotvec() * rate
+    out[-1] = out[-2]
+    return out
 
 
 def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | None = None,
@@ -190,21 +215,25 @@ def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | No
     start = robot.reference_q[BASE_NQ:] if start is None else np.asarray(start, dtype=np.float64)
     frames = np.asarray(motion.joint_positions, dtype=np.float64)
     speed = np.minimum(lead_in_speed, robot.ik_velocity_limit())
-    if keep_time:
+    bases = np.asarray(motion.root_pose, dtype=np.float64)
+    if keep_time:  # the joints ease to the last frame over the motion's time; the base moves as the motion's does
         positions = lead_in(start, frames[-1], speed, robot.control_rate, min_frames=max(len(frames) - 1, 1))
-        return _checked(motion, robot, positions, start, len(positions))
+        return _checked(motion, robot, positions, start, len(positions), _ending_with(bases, len(positions)))
     ramp = lead_in(start, frames[0], speed, robot.control_rate)
-    return _checked(motion, robot, np.vstack([ramp, frames]), start, len(ramp))
+    # During the lead-in the base is taken to stand where the motion starts.
+    return _checked(motion, robot, np.vstack([ramp, frames]), start, len(ramp),
+                    np.vstack([np.repeat(bases[:1], len(ramp), axis=0), bases]))
 
 
 def continue_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pending: np.ndarray | None = None,
                         repaired: bool = False, blend_seconds: float = JOIN_BLEND_SECONDS,
-                        check_feasibility: bool = True) -> CommandTrajectory:
+                        check_feasibility: bool = True, pending_base: np.ndarray | None = None) -> CommandTrajectory:
     """The checked trajectory that plays `pending` (K, J), the points of the current plan not yet sent (none:
     it has ended), then `motion`, which continues that plan: its first frame is the instant the plan ends on
     (the last pending point, else `start`, the last point sent), so it is not played again; the difference
     between them is faded out over `blend_seconds`. Raises TrajectoryRefused rather than return anything outside
-    the limits (the step from `start` included), or a motion that is not feasible."""
+    the limits (the step from `start` included), or a motion that is not feasible. `pending_base` (K, 7): the
+    base poses of the pending points (default: where the motion's base starts)."""
     _check_motion(motion, robot, repaired, check_feasibility)
     if len(motion) < 2:
         raise TrajectoryRefused("a motion that continues a plan needs at least 2 frames")
@@ -217,4 +246,7 @@ def continue_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pe
     k = np.minimum(np.arange(1, len(frames)), blend)
     fade = 0.5 * (1.0 + np.cos(np.pi * k / blend))  # 1 at the join (not played), 0 from `blend` frames on
     positions = np.vstack([pending, frames[1:] + fade[:, None] * offset])
-    return _checked(motion, robot, positions, start, 0, len(pending))
+    bases = np.asarray(motion.root_pose, dtype=np.float64)
+    carried = (np.repeat(bases[:1], len(pending), axis=0) if pending_base is None
+               else np.asarray(pending_base, dtype=np.float64).reshape(len(pending), 7))
+    return _checked(motion, robot, positions, start, 0, np.vstack([carried, bases[1:]]), len(pending))

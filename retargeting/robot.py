@@ -154,6 +154,13 @@ class Robot:
         return self.model.nq
 
     @cached_property
+    def base_link(self) -> str:
+        """The link the floating base moves (the URDF's root link: "pelvis" on the G1, "base_link" on Talos)."""
+        import pinocchio as pin
+
+        return next(f.name for f in self.model.frames if f.parentJoint == 1 and f.type == pin.FrameType.BODY)
+
+    @cached_property
     def sole_frames(self) -> tuple[tuple[str, ...], ...]:
         """Per profile foot, the frames of its sole contact points."""
         return tuple(tuple(contact_frame_name(f.side, i) for i in range(len(f.contact_points)))

@@ -22,6 +22,7 @@ pytest.importorskip("pinocchio", reason="Pinocchio (pin) is not installed")
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from rclpy.action import ActionClient  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from nav_msgs.msg import Odometry  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String  # noqa: E402
 from action_msgs.msg import GoalStatus  # noqa: E402
@@ -93,7 +94,8 @@ def retargeter(ros_process, ros_probe):
 
 
 OUTPUTS = {"robot/joint_trajectory": (JointTrajectory, RECEIVE_ALL), "robot/joint_states": (JointState, RECEIVE_ALL),
-           "robot/status": (String, RECEIVE_ALL), "/diagnostics": (DiagnosticArray, RECEIVE_ALL)}
+           "robot/odom": (Odometry, RECEIVE_ALL), "robot/status": (String, RECEIVE_ALL),
+           "/diagnostics": (DiagnosticArray, RECEIVE_ALL)}
 
 
 @pytest.mark.ros
@@ -125,6 +127,22 @@ def test_retargeter_publishes_a_real_motion_within_limits_and_streams_it(retarge
     np.testing.assert_allclose(np.array([s.velocity for s in states]), velocities[:60], atol=1e-12)
     period = np.diff([stamp_s(s) for s in states]).mean()
     assert 0.015 <= period <= 0.03, f"mean joint state period {period * 1e3:.1f} ms, expected 20 ms"
+
+    # The floating base goes with each point: the retargeted root, stamped like the joint state it belongs to,
+    # standing where the motion starts during the lead-in, then moving as the motion does, its twist (in the
+    # pelvis frame) as fast as the pose steps.
+    lead = playing["lead_in_points"]
+    assert spin_until(ros_probe, lambda: len(received["robot/odom"]) >= lead + 40, 10), node.output()
+    odoms = received["robot/odom"][:lead + 40]
+    assert [stamp_s(o) for o in odoms[:60]] == [stamp_s(s) for s in states]
+    assert {(o.header.frame_id, o.child_frame_id) for o in odoms} == {("odom", "pelvis")}
+    base = np.array([[o.pose.pose.position.x, o.pose.pose.position.y, o.pose.pose.position.z] for o in odoms])
+    assert np.ptp(base[:lead + 1], axis=0).max() < 1e-9 < np.ptp(base[lead:], axis=0).max()
+    assert 0.5 < base[lead, 2] < 1.0  # a pelvis height
+    steps = np.linalg.norm(np.diff(base, axis=0), axis=1) * g1.control_rate
+    speed = np.linalg.norm([[o.twist.twist.linear.x, o.twist.twist.linear.y, o.twist.twist.linear.z]
+                            for o in odoms[:-1]], axis=1)
+    np.testing.assert_allclose(speed, steps, atol=1e-6)
 
     values = status_values(last_status(received["/diagnostics"], "retargeter: g1"))
     assert values["trajectories_published"] == "1" and values["refused_limits"] == "0", values

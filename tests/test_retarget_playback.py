@@ -173,3 +173,42 @@ def test_a_continuing_chunk_is_appended_to_what_is_not_sent_yet_and_its_join_fad
     far[2] += 1.0  # the step from the last point sent counts too
     with pytest.raises(TrajectoryRefused, match="x the limit"):
         continue_trajectory(chunk, robot, far, pending, check_feasibility=False)
+
+
+def walking_base(motion, speed=0.5, turn=0.3):
+    """`motion` with its base walking `speed` m/s along world x while turning `turn` rad/s about z."""
+    from scipy.spatial.transform import Rotation
+
+    t = np.arange(len(motion)) / motion.control_rate
+    poses = motion.root_pose.copy()
+    poses[:, :3] = np.stack([speed * t, np.zeros_like(t), np.full_like(t, 0.75)], axis=1)
+    poses[:, 3:] = Rotation.from_euler("z", turn * t[:, None]).as_quat()
+    return replace(motion, root_pose=poses)
+
+
+def test_every_point_carries_the_floating_base_and_its_twist_in_the_base_frame(g1, motion):
+    from motionllm.retargeting.playback import base_velocities
+
+    robot, walked = g1.robot, walking_base(motion)
+    plan = command_trajectory(walked, robot, check_feasibility=False)
+    assert plan.base_poses.shape == (len(plan), 7)
+    np.testing.assert_array_equal(plan.base_poses[:plan.lead_in_frames], walked.root_pose[[0] * plan.lead_in_frames])
+    np.testing.assert_array_equal(plan.base_poses[plan.lead_in_frames:], walked.root_pose)
+    twist = base_velocities(walked.root_pose, robot.control_rate)
+    heading = 0.3 * np.arange(len(walked)) / robot.control_rate
+    # 0.5 m/s along world x, seen from a base turned by `heading`; 0.3 rad/s about its z
+    np.testing.assert_allclose(twist[:-1, 0], 0.5 * np.cos(heading[:-1]), atol=2e-3)
+    np.testing.assert_allclose(twist[:-1, 1], -0.5 * np.sin(heading[:-1]), atol=2e-3)
+    np.testing.assert_allclose(twist[:, 5], 0.3, atol=1e-9)
+    np.testing.assert_allclose(twist[:, [2, 3, 4]], 0.0, atol=1e-9)
+
+    # keep_time with a lead-in longer than the motion, and a continued chunk with the pending points' bases
+    chunk = walking_base(motion.part(0, 51))
+    far = command_trajectory(chunk, robot, keep_time=True, check_feasibility=False)
+    assert len(far) > 50 and far.base_poses.shape == (len(far), 7)
+    np.testing.assert_array_equal(far.base_poses[-1], chunk.root_pose[-1])
+    pending_base = np.tile([9.0, 0, 0.8, 0, 0, 0, 1], (11, 1))
+    joined = continue_trajectory(chunk, robot, chunk.joint_positions[0], chunk.joint_positions[:11],
+                                 check_feasibility=False, pending_base=pending_base)
+    np.testing.assert_array_equal(joined.base_poses[:11], pending_base)
+    np.testing.assert_array_equal(joined.base_poses[11:], chunk.root_pose[1:])

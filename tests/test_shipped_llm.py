@@ -56,6 +56,24 @@ def test_generated_motions_match_their_prompts_above_chance(lm, evaluator, fresh
     assert top[2] >= 0.2, top
 
 
+def test_generated_predicted_and_inbetween_motions_pass_the_validator(lm, fresh_clips):
+    """`corpus --validate` on what users get: constant bones, nothing in the floor, planted feet that stay, no
+    spikes (the decoder alone fails it on every clip; `joints_of` projects onto a body)."""
+    from motionllm.corpus.validate import check_clip
+    from motionllm.motion.features import features_to_joints
+
+    texts = ["a person jumps forward twice", "a person walks forward", "a person runs in a circle",
+             "a person does a deep squat", "a person steps to the left", "a person kicks with the left leg"]
+    codes = lm.generate_codes(texts, sampling=replace(T2M_SAMPLING, seed=0))
+    raw = [features_to_joints(lm.motion_tokenizer.decode(c)) for c in codes]
+    assert not any(check_clip(m)["passed"] for m in raw)  # what projection is for
+    joints = features_to_joints(fresh_clips[1].features)
+    motions = [lm.joints_of(c) for c in codes] + [lm.predict(joints[:40], seconds=2.0),
+                                                  lm.inbetween(joints[:20], joints[-20:], seconds=2.0)]
+    results = [check_clip(m) for m in motions]
+    assert all(r["passed"] for r in results), [(i, r["failed"]) for i, r in enumerate(results) if not r["passed"]]
+
+
 def test_captions_describe_unseen_motions(lm, fresh_clips):
     from motionllm.models.text_embedding import semantic_similarity
 

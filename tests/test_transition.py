@@ -18,13 +18,21 @@ def turned(points: np.ndarray, angle: float) -> np.ndarray:
 
 
 def walk(frames: int = FRAMES) -> np.ndarray:
-    """A curving walk (T, 22, 3): a T-pose that bobs, swings its arms, turns and travels where it faces."""
+    """A curving walk (T, 22, 3): a T-pose that bobs, swings its arms, turns and travels where it faces. It glides
+    15 cm above the floor, so projecting the transition onto the body (bones, planted feet, floor) keeps it as it is:
+    these tests are about placement (tests/test_projection.py covers the projection)."""
     t = np.arange(frames) / 20.0
     heading = 0.6 * np.sin(0.8 * t) + 0.4 * t
     rest = Skeleton().rest_pose()
     poses = np.repeat(rest[None], frames, axis=0)
-    poses[:, 18:22, 2] += 0.15 * np.sin(2 * np.pi * t)[:, None]  # arms swing forward and back
-    poses[:, :, 1] += 0.9 + 0.02 * np.sin(4 * np.pi * t)[:, None]
+    swing = 0.4 * np.sin(2 * np.pi * t)  # the hanging arms swing forward and back about their shoulders
+    c, s = np.cos(swing)[:, None], np.sin(swing)[:, None]
+    for shoulder, elbow, wrist in ((16, 18, 20), (17, 19, 21)):
+        arm = poses[:, [elbow, wrist]] - poses[:, shoulder:shoulder + 1]
+        y, z = arm[..., 1].copy(), arm[..., 2].copy()
+        arm[..., 1], arm[..., 2] = c * y - s * z, s * y + c * z
+        poses[:, [elbow, wrist]] = poses[:, shoulder:shoulder + 1] + arm
+    poses[:, :, 1] += 1.05 + 0.02 * np.sin(4 * np.pi * t)[:, None]
     step = 1.2 / 20.0 * np.stack([np.sin(heading), np.zeros(frames), np.cos(heading)], axis=-1)
     root = np.cumsum(step, axis=0) + [0.7, 0.0, -1.3]
     return np.stack([turned(p, h) for p, h in zip(poses, heading)]) + root[:, None]

@@ -16,7 +16,6 @@ describe stairs (`corpus.terrain`).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +23,10 @@ import numpy as np
 
 from motionllm.corpus.terrain import ground_height
 from motionllm.errors import MotionFormatError
+from motionllm.motion.projection import CONTACT_HEIGHTS, CONTACT_SPEED
 from motionllm.motion.skeleton import FPS, JOINT_INDEX, NUM_JOINTS, bone_lengths
 
-FOOT_JOINTS = {"left_ankle": 0.10, "right_ankle": 0.10, "left_foot": 0.05, "right_foot": 0.05}  # contact heights
-CONTACT_SPEED = math.sqrt(0.002) * FPS  # m/s
+FOOT_JOINTS = CONTACT_HEIGHTS  # the feet's contact heights: one definition of contact, projection's
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import numpy as np
 
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.motion.quaternion import qbetween, qrot, quat_about_y
-from motionllm.motion.skeleton import FPS, NUM_JOINTS, facing_directions
+from motionllm.motion.skeleton import FPS, NUM_JOINTS, Skeleton, facing_directions
 
 
 def check_joints(joints: np.ndarray, what: str = "motion") -> np.ndarray:
@@ -105,7 +105,9 @@ def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray,
          own root r_k, and that root moves to (1 - w) r_k + w C(r_k);
       3. what still differs at the seams (the decoded pose against the given one, heights included) is blended
          out the same way: frame k moves by (1 - w) (start[-1] - frame gap_start - 1) + w (end[0] - frame gap_end),
-         so the transition leaves the given start and reaches the given end without a jump.
+         so the transition leaves the given start and reaches the given end without a jump;
+      4. the transition is projected onto the start's body (`project_to_body`: bone lengths, planted feet, floor),
+         since step 3 moves each joint on its own.
     """
     generated = check_joints(generated, "generated motion")
     start = check_joints(start, "in-between start")
@@ -135,6 +137,10 @@ def anchor_transition(generated: np.ndarray, start: np.ndarray, end: np.ndarray,
     w = weights[gap_start:gap_end, None, None]
     transition = (placed[gap_start:gap_end] + (1 - w) * (start[-1] - placed[gap_start - 1])
                   + w * (end[0] - placed[gap_end]))
+    if len(transition):
+        from motionllm.motion.projection import project_to_body  # it builds on this module
+
+        transition = project_to_body(transition, Skeleton.from_joints(start), settle=False)
     return np.concatenate([start[len(start) - gap_start:], transition, end[: frames - gap_end]]).astype(np.float32)
 
 

@@ -13,7 +13,8 @@ Conventions (see docs/ros.md):
 - Images are sensor_msgs/Image in rgb8, bgr8 or mono8, uint8, rows packed or padded per `step`.
 - Robot joint trajectories are trajectory_msgs/JointTrajectory, one point per control period
   (time_from_start = k / rate) with positions and velocities; a streamed command is a
-  sensor_msgs/JointState with the same joint names, positions and velocities (no efforts).
+  sensor_msgs/JointState with the same joint names, positions and velocities (no efforts). The floating base
+  goes with it as nav_msgs/Odometry (the robot's world frame, Z up; twist in the base link's frame).
 
 Big arrays go through bytes (array.array from a buffer, np.frombuffer back), never per-element
 Python loops. Malformed messages raise MotionFormatError with a one-line reason.
@@ -25,6 +26,7 @@ import array
 import numpy as np
 from builtin_interfaces.msg import Duration, Time
 from geometry_msgs.msg import Point, Pose, PoseArray
+from nav_msgs.msg import Odometry
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import ColorRGBA, Float32MultiArray, Header, MultiArrayDimension
@@ -187,6 +189,24 @@ def joint_state_msg(joint_names, positions: np.ndarray, velocities: np.ndarray, 
     positions, velocities = _joint_rows(joint_names, positions, velocities)
     return JointState(header=make_header(stamp, frame_id), name=list(joint_names),
                       position=array.array("d", positions.tobytes()), velocity=array.array("d", velocities.tobytes()))
+
+
+def odometry_msg(pose: np.ndarray, twist: np.ndarray, stamp: Time | None = None, frame_id: str = "odom",
+                 child_frame_id: str = "base_link") -> Odometry:
+    """A floating base's pose (7,: x y z qx qy qz qw, in frame_id) and twist (6,: linear, angular, in
+    child_frame_id, as REP-105 has it) -> nav_msgs/Odometry. Covariances stay zero: the pose is commanded, not
+    estimated."""
+    pose, twist = np.asarray(pose, dtype=np.float64), np.asarray(twist, dtype=np.float64)
+    if pose.shape != (7,) or twist.shape != (6,) or not (np.all(np.isfinite(pose)) and np.all(np.isfinite(twist))):
+        raise MotionFormatError(f"odometry: expected a finite pose (7,) and twist (6,), got {pose.shape} and "
+                                f"{twist.shape}")
+    msg = Odometry(header=make_header(stamp, frame_id), child_frame_id=child_frame_id)
+    p, q, (vx, vy, vz, wx, wy, wz) = msg.pose.pose.position, msg.pose.pose.orientation, twist.tolist()
+    p.x, p.y, p.z = pose[:3].tolist()
+    q.x, q.y, q.z, q.w = pose[3:].tolist()
+    lin, ang = msg.twist.twist.linear, msg.twist.twist.angular
+    lin.x, lin.y, lin.z, ang.x, ang.y, ang.z = vx, vy, vz, wx, wy, wz
+    return msg
 
 
 def trajectory_to_arrays(msg: JointTrajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -20,6 +20,10 @@ Publishes
                                                      for trajectory controllers
   robot/joint_states     sensor_msgs/JointState      the same points streamed at the control rate while a
                                                      trajectory plays
+  robot/odom             nav_msgs/Odometry           with each streamed point, where the floating base is then
+                                                     (the retargeted motion's root: the robot's world frame
+                                                     `odom_frame`, Z up, child frame the URDF's root link;
+                                                     twist in that link's frame), for whole-body controllers
   robot/status           std_msgs/String             JSON per event: {"state": playing|finished|refused|
                                                      bad_input|stopped|reset, "message", "robot", ...};
                                                      "playing" says "source": clip or imitation, and for a
@@ -42,6 +46,7 @@ Parameters (read at start-up)
   accept_latched        also retarget the motion published before this node started (default false: a
                         robot should not replay an old command when its node restarts)
   frame_id              header frame of the trajectories and joint states (default "")
+  odom_frame            header frame of robot/odom: the world the base moves in (default "odom")
   diagnostics_period    seconds between /diagnostics messages
   imitate               "" (default): whole motions from motion/clip. A body id ("b1"): imitate that body live.
                         "auto": imitate the first body on /humans/bodies/tracked, and the next when it is lost
@@ -90,6 +95,7 @@ from collections import deque
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseArray
+from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -104,16 +110,18 @@ from motionllm.retargeting import (DEFAULT_ROBOT, Retargeter, TrajectoryRefused,
                                    continue_trajectory)
 from motionllm.retargeting import imitation
 from motionllm.retargeting.imitation import ImitationChunk, LiveImitation
-from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTrajectory
+from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTrajectory, base_velocities
 from motionllm.retargeting.robot import BASE_NQ
-from motionllm_ros.conversions import (CLIP_QOS, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC, joint_state_msg, joint_trajectory_msg, make_header,
-                                       multiarray_to_motion, pose_array_to_joints)
+from motionllm_ros.conversions import (CLIP_QOS, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC, joint_state_msg,
+                                       joint_trajectory_msg, make_header, multiarray_to_motion, odometry_msg,
+                                       pose_array_to_joints)
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, ERROR, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
 
 CLIP_TOPIC = "motion/clip"
 TRAJECTORY_TOPIC = "robot/joint_trajectory"
 JOINT_STATES_TOPIC = "robot/joint_states"
+ODOMETRY_TOPIC = "robot/odom"
 STATUS_TOPIC = "robot/status"
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 VOLATILE_CLIP_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
@@ -141,11 +149,13 @@ class RetargeterNode(Node):
         self._robot = self._retargeter.robot
         self._rate = self._robot.control_rate
         self._frame_id = value("frame_id")
+        self._odom_frame = value("odom_frame")
         self._lead_in_speed = value("lead_in_speed")
         self._require_feasible = value("require_feasible")
 
         self._trajectory_pub = self.create_publisher(JointTrajectory, TRAJECTORY_TOPIC, OUTPUT_QOS)
         self._joint_state_pub = self.create_publisher(JointState, JOINT_STATES_TOPIC, OUTPUT_QOS)
+        self._odometry_pub = self.create_publisher(Odometry, ODOMETRY_TOPIC, OUTPUT_QOS)
         self._status_pub = self.create_publisher(String, STATUS_TOPIC, OUTPUT_QOS)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
 
@@ -169,6 +179,7 @@ class RetargeterNode(Node):
         self._stopped = False  # emergency stop
         self._epoch = 0  # emergency stops so far: a motion received before the last one is never played
         self._playing: CommandTrajectory | None = None
+        self._base_twists: np.ndarray | None = None  # (N, 6) of the plan playing
         self._next_point = 0
         self._last_command = self._robot.reference_q[BASE_NQ:].copy()
         # Imitation, owned by the executor thread: the body followed and its skeleton subscription.
@@ -219,6 +230,8 @@ class RetargeterNode(Node):
         parameter("accept_latched", False, ParameterType.PARAMETER_BOOL,
                   "Also retarget the motion published before this node started (transient-local)")
         parameter("frame_id", "", ParameterType.PARAMETER_STRING, "Header frame of trajectories and joint states")
+        parameter("odom_frame", "odom", ParameterType.PARAMETER_STRING,
+                  "Header frame of robot/odom: the world frame the floating base moves in")
         parameter("diagnostics_period", 1.0, ParameterType.PARAMETER_DOUBLE, "Seconds between /diagnostics messages",
                   floating_point_range=[FloatingPointRange(from_value=0.05, to_value=60.0)])
         parameter("imitate", "", ParameterType.PARAMETER_STRING,
@@ -369,6 +382,8 @@ class RetargeterNode(Node):
         stamp = self.get_clock().now().to_msg()
         self._joint_state_pub.publish(joint_state_msg(plan.joint_names, plan.positions[k], plan.velocities[k],
                                                       stamp, self._frame_id))
+        self._odometry_pub.publish(odometry_msg(plan.base_poses[k], self._base_twists[k], stamp, self._odom_frame,
+                                                self._robot.base_link))
         self._last_command = plan.positions[k]
         self._next_point += 1
         if self._next_point >= len(plan):
@@ -378,6 +393,7 @@ class RetargeterNode(Node):
     def _start(self, outcome, received: float, epoch: int, retarget_s: float, repaired: bool,
                chunk: ImitationChunk | None) -> None:
         pending = self._playing.positions[self._next_point:] if self._playing is not None else None
+        pending_base = self._playing.base_poses[self._next_point:] if self._playing is not None else None
         backlog_s = 0.0 if pending is None else len(pending) / self._rate
         joins = (chunk is not None and self._planned == (chunk.timeline, chunk.index - 1)
                  and backlog_s <= imitation.MAX_BACKLOG_SECONDS)
@@ -399,7 +415,7 @@ class RetargeterNode(Node):
             elif joins:  # the next chunk of the plan playing (or just ended): after it, without a lead-in
                 try:
                     plan = continue_trajectory(outcome, self._robot, self._last_command, pending, repaired,
-                                               check_feasibility=self._require_feasible)
+                                               check_feasibility=self._require_feasible, pending_base=pending_base)
                 except TrajectoryRefused as exc:  # the faded join leaves the limits: rejoin instead (checked too)
                     joins = False
                     with self._lock:
@@ -419,6 +435,7 @@ class RetargeterNode(Node):
                                                           plan.rate, stamp, self._frame_id))
         replaced = self._playing is not None
         self._playing, self._next_point = plan, 0
+        self._base_twists = base_velocities(plan.base_poses, plan.rate)
         latency_ms = (time.monotonic() - received) * 1e3
         extra: dict[str, object] = {"source": "clip"}
         if chunk is not None:
