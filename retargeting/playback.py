@@ -31,6 +31,7 @@ where the two disagree (a retargeter solves each chunk on its own), the differen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -96,6 +97,11 @@ class CommandTrajectory:
     @property
     def duration_s(self) -> float:
         return (len(self.positions) - 1) / self.rate if len(self.positions) else 0.0
+
+    @cached_property
+    def base_twists(self) -> np.ndarray:
+        """(N, 6) the floating base's velocity at each point, in its own frame (`base_velocities`)."""
+        return base_velocities(self.base_poses, self.rate)
 
 
 def lead_in(start: np.ndarray, end: np.ndarray, speed: np.ndarray | float, rate: float,

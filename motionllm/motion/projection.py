@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from motionllm.motion.canonical import check_joints
+from motionllm.motion.features import FOOT_CONTACT_THRESHOLD
 from motionllm.motion.skeleton import (
     FPS,
     JOINT_INDEX,
@@ -24,13 +25,14 @@ from motionllm.motion.skeleton import (
     PARENTS,
     REST_DIRECTIONS,
     Skeleton,
+    bone_lengths,
     facing_directions,
 )
 
 # A foot joint is in contact when it is below this height (m) and moves slower than CONTACT_SPEED: the
-# definition `corpus --validate` measures sliding with (HumanML3D's 0.002 m^2 per frame squared at 20 fps).
+# definition `corpus --validate` measures sliding with (HumanML3D's contact threshold, per frame squared, at 20 fps).
 CONTACT_HEIGHTS = {"left_ankle": 0.10, "right_ankle": 0.10, "left_foot": 0.05, "right_foot": 0.05}
-CONTACT_SPEED = float(np.sqrt(0.002) * FPS)  # m/s
+CONTACT_SPEED = float(np.sqrt(FOOT_CONTACT_THRESHOLD) * FPS)  # m/s
 # Per frame after lift-off, the share of the held-foot offset that remains (gone to 1 % in 7 frames, 0.35 s).
 RELEASE = 0.5
 # A foot that the decoder moves further than this while "in contact" is stepping, not planted (a slow side step
@@ -45,7 +47,7 @@ def project_to_body(joints: np.ndarray, skeleton: Skeleton | None = None, settle
     of the clip's own), planted feet that stay planted, nothing below the floor. float32, same shape.
     settle=False leaves a clip above the floor where it is (a piece joined to given frames)."""
     joints = check_joints(joints).astype(np.float64)
-    lengths = skeleton.bone_lengths if skeleton is not None else np.median(_bone_vectors(joints)[1], axis=0)
+    lengths = skeleton.bone_lengths if skeleton is not None else np.median(bone_lengths(joints), axis=0)
     body = with_bone_lengths(joints, lengths)
     for leg in LEGS.values():
         body = _hold_foot(body, leg)
@@ -56,16 +58,11 @@ def project_to_body(joints: np.ndarray, skeleton: Skeleton | None = None, settle
     return body.astype(np.float32)
 
 
-def _bone_vectors(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 22, 3) parent-to-joint vectors and (T, 22) their lengths (the root's are zero)."""
-    vectors = joints - joints[:, [max(p, 0) for p in PARENTS]]
-    return vectors, np.linalg.norm(vectors, axis=-1)
-
-
 def with_bone_lengths(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Each bone given length lengths[j] along its direction in `joints`, walking out from the root (which stays).
     A bone of zero length in `joints` takes its rest direction."""
-    vectors, current = _bone_vectors(joints)
+    vectors = joints - joints[:, [max(p, 0) for p in PARENTS]]  # the root's is zero
+    current = np.linalg.norm(vectors, axis=-1)
     directions = np.where(current[..., None] > 1e-9, vectors / np.maximum(current, 1e-9)[..., None], REST_DIRECTIONS)
     out = joints.copy()
     for j in range(1, len(PARENTS)):  # parents come before their children

@@ -110,7 +110,7 @@ from motionllm.retargeting import (DEFAULT_ROBOT, Retargeter, TrajectoryRefused,
                                    continue_trajectory)
 from motionllm.retargeting import imitation
 from motionllm.retargeting.imitation import ImitationChunk, LiveImitation
-from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTrajectory, base_velocities
+from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTrajectory
 from motionllm.retargeting.robot import BASE_NQ
 from motionllm_ros.conversions import (CLIP_QOS, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC, joint_state_msg,
                                        joint_trajectory_msg, make_header, multiarray_to_motion, odometry_msg,
@@ -179,7 +179,6 @@ class RetargeterNode(Node):
         self._stopped = False  # emergency stop
         self._epoch = 0  # emergency stops so far: a motion received before the last one is never played
         self._playing: CommandTrajectory | None = None
-        self._base_twists: np.ndarray | None = None  # (N, 6) of the plan playing
         self._next_point = 0
         self._last_command = self._robot.reference_q[BASE_NQ:].copy()
         # Imitation, owned by the executor thread: the body followed and its skeleton subscription.
@@ -382,7 +381,7 @@ class RetargeterNode(Node):
         stamp = self.get_clock().now().to_msg()
         self._joint_state_pub.publish(joint_state_msg(plan.joint_names, plan.positions[k], plan.velocities[k],
                                                       stamp, self._frame_id))
-        self._odometry_pub.publish(odometry_msg(plan.base_poses[k], self._base_twists[k], stamp, self._odom_frame,
+        self._odometry_pub.publish(odometry_msg(plan.base_poses[k], plan.base_twists[k], stamp, self._odom_frame,
                                                 self._robot.base_link))
         self._last_command = plan.positions[k]
         self._next_point += 1
@@ -435,7 +434,6 @@ class RetargeterNode(Node):
                                                           plan.rate, stamp, self._frame_id))
         replaced = self._playing is not None
         self._playing, self._next_point = plan, 0
-        self._base_twists = base_velocities(plan.base_poses, plan.rate)
         latency_ms = (time.monotonic() - received) * 1e3
         extra: dict[str, object] = {"source": "clip"}
         if chunk is not None:
