@@ -8,8 +8,9 @@ Steps: resample in time (shape-preserving cubic, so feet never dip below where t
 turn the axes (human Y up / +Z forward / +X left -> robot Z up / +X forward / +Y left); scale the
 body by robot leg / human leg, except the bones of the profile's limbs (arms, spine), which get their
 own robot / human length ratio; lift so that a human ankle at standing height becomes a robot ankle
-with its sole on the ground; pin each foot while the human foot is in contact (low and slow), so the
-stance foot cannot slide.
+with its sole on the ground; pin each foot's position while the human foot is in contact (low and slow),
+so the stance foot cannot slide, and let its heading follow the human's (low-passed), so it turns as the
+human pivots on it.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from motionllm.retargeting.profile import ContactRule, RobotProfile
 
 UP = np.array([0.0, 0.0, 1.0])
 BLEND_SECONDS = 0.1  # a foot eases into and out of its pinned position over this long
+HEADING_SMOOTHING = 0.3  # s (Gaussian sigma): a foot's heading follows the human's, low-passed
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,20 @@ def detect_contacts(ankle: np.ndarray, rate: float, rest_height: float, rule: Co
     return contact
 
 
+def contact_weight(contact: np.ndarray, before: int, after: int) -> np.ndarray:
+    """(N,) 1 during contact, rising linearly from 0 over the `before` frames ahead of each contact and
+    falling to 0 over the `after` frames behind it; 0 far from any."""
+    n = len(contact)
+    weight = contact.astype(float)
+    for start, stop in runs(contact):
+        for step in range(1, max(before, after) + 1):
+            if step <= before and start - step >= 0:
+                weight[start - step] = max(weight[start - step], 1.0 - step / (before + 1))
+            if step <= after and stop - 1 + step < n:
+                weight[stop - 1 + step] = max(weight[stop - 1 + step], 1.0 - step / (after + 1))
+    return weight
+
+
 def pin_during_contact(values: np.ndarray, contact: np.ndarray, blend: int,
                        pinned_z: float | None = None) -> np.ndarray:
     """Hold `values` (N, D) at their mean during each contact run (z at `pinned_z` if given), easing in
@@ -130,6 +146,14 @@ def flat_frame(forward: np.ndarray) -> np.ndarray:
     return np.stack([x, np.cross(z, x), z], axis=-1)
 
 
+ORIENTED = ("pelvis", "spine3", "left_ankle", "right_ankle")  # the joints human_orientations gives
+
+
+def foot_heading(rotations: np.ndarray, rest_rotation: np.ndarray) -> np.ndarray:
+    """(N, 3) the heading of a foot keypoint's target rotations (N, 3, 3) (the flat_frame it was made from)."""
+    return (rotations @ rest_rotation.T)[:, :, 0]
+
+
 def human_orientations(joints: np.ndarray) -> dict[str, np.ndarray]:
     """Body-part orientations (N, 3, 3) derivable from robot-axes joint positions (N, 22, 3)."""
     j = {name: joints[:, i] for name, i in JOINT_INDEX.items()}
@@ -141,22 +165,71 @@ def human_orientations(joints: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def scaled_keypoints(joints: np.ndarray, profile: RobotProfile, proportions: Proportions) -> tuple[np.ndarray, float]:
-    """All 22 joints (N, 22, 3) in robot axes, rebuilt bone by bone from the root with each bone scaled:
-    by its limb's robot / human length if it lies on a profile limb, otherwise by the body scale
-    (robot / human leg). Returns them and the body scale. Legs use the body scale, so a foot the human
-    holds still stays still (its position is exactly the body scale times the human's)."""
-    scale = proportions.body_length / chain_length(joints, profile.body_scale.human)
+def limb_directions(human: np.ndarray, directions) -> np.ndarray:
+    """Unit vectors (N, D, 3) in robot axes along the human bones (N, 22, 3, Y up) of the profile's
+    `directions` (each from its first joint to its second)."""
+    joints = to_robot_axes(human)
+    bones = np.stack([joints[:, JOINT_INDEX[d.human[1]]] - joints[:, JOINT_INDEX[d.human[0]]] for d in directions],
+                     axis=1) if directions else np.zeros((len(human), 0, 3))
+    return bones / np.maximum(np.linalg.norm(bones, axis=-1, keepdims=True), 1e-9)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How one human's body maps onto the robot's: measured on a whole clip, or on the first second of a live
+    body (streaming.py) and then kept, so the targets do not breathe with the person's pose."""
+
+    scale: float  # body scale: robot / human length of the profile's body_scale chain (the legs)
+    bone_scale: np.ndarray  # (22,) per bone (indexed by its child joint): its limb's ratio, else `scale`
+    rest_height: float  # the human's standing ankle height (m, Y up)
+
+
+def calibrate(human: np.ndarray, profile: RobotProfile, proportions: Proportions) -> Calibration:
+    """The calibration of a human motion (N, 22, 3), Y up."""
+    scale = proportions.body_length / chain_length(human, profile.body_scale.human)
     bone_scale = np.full(len(PARENTS), scale)
     for limb, length in zip(profile.limbs, proportions.limb_lengths):
-        bone_scale[list(limb.bones)] = length / chain_length(joints, limb.human)
+        bone_scale[list(limb.bones)] = length / chain_length(human, limb.human)
+    ankles = [foot.ankle for foot in profile.feet]
+    rest = standing_ankle_height(human, ankles) if ankles else 0.0
+    return Calibration(scale=scale, bone_scale=bone_scale, rest_height=rest)
+
+
+def scaled_keypoints(joints: np.ndarray, calibration: Calibration) -> np.ndarray:
+    """All 22 joints (N, 22, 3) in robot axes, rebuilt bone by bone from the root with each bone scaled:
+    by its limb's robot / human length if it lies on a profile limb, otherwise by the body scale
+    (robot / human leg). Legs use the body scale, so a foot the human holds still stays still (its
+    position is exactly the body scale times the human's)."""
     human = to_robot_axes(joints)
     scaled = np.empty_like(human)
-    scaled[:, 0] = scale * human[:, 0]
+    scaled[:, 0] = calibration.scale * human[:, 0]
     for joint in range(1, len(PARENTS)):  # SMPL order lists parents before children
         parent = PARENTS[joint]
-        scaled[:, joint] = scaled[:, parent] + bone_scale[joint] * (human[:, joint] - human[:, parent])
-    return scaled, scale
+        scaled[:, joint] = scaled[:, parent] + calibration.bone_scale[joint] * (human[:, joint] - human[:, parent])
+    return scaled
+
+
+def body_targets(human: np.ndarray, profile: RobotProfile, proportions: Proportions,
+                 calibration: Calibration) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoint positions (N, K, 3) and rotations (N, K, 3, 3), robot world, for a human (N, 22, 3, Y up)
+    frame by frame: scaled, lifted so that a standing human ankle is a robot ankle with its sole on the
+    floor, soles never aimed below it; the feet not yet pinned, their headings the human's, unsmoothed."""
+    scaled = scaled_keypoints(human, calibration)
+    robot_rest = float(np.mean(proportions.ankle_heights)) if profile.feet else 0.0
+    scaled[..., 2] += robot_rest - calibration.scale * calibration.rest_height
+    orientations = human_orientations(to_robot_axes(human))
+    n, k = len(human), len(profile.keypoints)
+    positions = np.empty((n, k, 3))
+    rotations = np.broadcast_to(np.eye(3), (n, k, 3, 3)).copy()
+    for index, keypoint in enumerate(profile.keypoints):
+        positions[:, index] = scaled[:, JOINT_INDEX[keypoint.human]]
+        if keypoint.human in orientations:
+            rotations[:, index] = orientations[keypoint.human] @ proportions.rest_rotations[index]
+    names = [kp.human for kp in profile.keypoints]
+    for foot, ankle_height in zip(profile.feet, proportions.ankle_heights):
+        ankle = positions[:, names.index(foot.ankle)]
+        ankle[:, 2] = np.maximum(ankle[:, 2], ankle_height)
+    return positions, rotations
 
 
 FOOT_CHAINS = {"left": ("left_ankle", "left_foot"), "right": ("right_ankle", "right_foot")}
@@ -202,7 +275,8 @@ def squat_in_place(human: np.ndarray, takeoff: int, landing: int) -> np.ndarray:
     pelvis = human[:, JOINT_INDEX["pelvis"]]
     travel = np.zeros((len(human), 3))
     travel[takeoff:landing, [0, 2]] = pelvis[takeoff:landing, [0, 2]] - pelvis[takeoff, [0, 2]]
-    travel[landing:, [0, 2]] = pelvis[landing, [0, 2]] - pelvis[takeoff, [0, 2]]
+    landed = min(landing, len(human) - 1)  # a clip may end before the last foot is down again
+    travel[landing:, [0, 2]] = pelvis[landed, [0, 2]] - pelvis[takeoff, [0, 2]]
     rise = np.clip(pelvis[takeoff:landing, 1] - pelvis[takeoff, 1], 0.0, MAX_SQUAT / 2)
     body = np.ones(len(PARENTS), dtype=bool)
     for chain in FOOT_CHAINS.values():
@@ -215,17 +289,21 @@ def squat_in_place(human: np.ndarray, takeoff: int, landing: int) -> np.ndarray:
     return out
 
 
-def held_in_place(human: np.ndarray, upper_body_only: bool) -> np.ndarray:
+def held_in_place(human: np.ndarray, upper_body_only: bool, reference: np.ndarray | None = None) -> np.ndarray:
     """The human (N, 22, 3) with its pelvis kept over where it starts (feet where they stand); with
-    `upper_body_only` also the legs and the pelvis height of the clip's most upright frame, every frame."""
+    `upper_body_only` also the legs and the pelvis height of the clip's most upright frame, every frame.
+    `reference` (22, 3): the frame to keep instead of both (streaming: one from the calibration)."""
     pelvis = JOINT_INDEX["pelvis"]
+    origin = human[0] if reference is None else reference
     out = human.copy()
-    out[..., [0, 2]] -= human[:, pelvis:pelvis + 1, [0, 2]] - human[0, pelvis, [0, 2]]
+    out[..., [0, 2]] -= human[:, pelvis:pelvis + 1, [0, 2]] - origin[pelvis, [0, 2]]
     if upper_body_only:
-        upright = int(np.argmax(human[:, pelvis, 1]))
+        upright = human[int(np.argmax(human[:, pelvis, 1]))] if reference is None else reference
         legs = [JOINT_INDEX[j] for j in LEG_JOINTS]
-        out[..., 1] += (human[upright, pelvis, 1] - out[:, pelvis, 1])[:, None]
-        out[:, legs] = out[upright, legs]  # the pelvis is over the same spot in every frame now
+        out[..., 1] += (upright[pelvis, 1] - out[:, pelvis, 1])[:, None]
+        shift = np.zeros(3)
+        shift[[0, 2]] = origin[pelvis, [0, 2]] - upright[pelvis, [0, 2]]
+        out[:, legs] = upright[legs] + shift  # the pelvis is over the same spot in every frame now
     return out
 
 
@@ -251,24 +329,13 @@ def adapt_to_capabilities(human: np.ndarray, rate: float, profile: RobotProfile)
 def keypoint_targets(joints: np.ndarray, fps: float, profile: RobotProfile,
                      proportions: Proportions) -> KeypointTargets:
     """IK targets at the profile's control rate for a human motion (T, 22, 3), metres, Y up."""
+    from scipy.ndimage import gaussian_filter1d
+
     rate = profile.control_rate
     times, human = resample(np.asarray(joints, dtype=np.float64), fps, rate)
     human, adaptations = adapt_to_capabilities(human, rate, profile)
-    scaled, scale = scaled_keypoints(human, profile, proportions)
-
-    ankles = [foot.ankle for foot in profile.feet]
-    human_rest = standing_ankle_height(human, ankles) if ankles else 0.0
-    robot_rest = float(np.mean(proportions.ankle_heights)) if ankles else 0.0
-    scaled[..., 2] += robot_rest - scale * human_rest
-
-    orientations = human_orientations(to_robot_axes(human))
-    n, k = len(times), len(profile.keypoints)
-    positions = np.empty((n, k, 3))
-    rotations = np.broadcast_to(np.eye(3), (n, k, 3, 3)).copy()
-    for index, keypoint in enumerate(profile.keypoints):
-        positions[:, index] = scaled[:, JOINT_INDEX[keypoint.human]]
-        if keypoint.human in orientations:
-            rotations[:, index] = orientations[keypoint.human] @ proportions.rest_rotations[index]
+    calibration = calibrate(human, profile, proportions)
+    positions, rotations = body_targets(human, profile, proportions, calibration)
 
     blend = int(round(BLEND_SECONDS * rate))
     contacts = foot_contacts(human, rate, profile)
@@ -276,13 +343,14 @@ def keypoint_targets(joints: np.ndarray, fps: float, profile: RobotProfile,
         contacts[:] = True  # the feet stay where they stand
     names = [kp.human for kp in profile.keypoints]
     for f, (foot, ankle_height) in enumerate(zip(profile.feet, proportions.ankle_heights)):
-        contact = contacts[:, f]
         index = names.index(foot.ankle)
-        position = positions[:, index]
-        position[:, 2] = np.maximum(position[:, 2], ankle_height)  # a sole never aims below the floor
-        positions[:, index] = pin_during_contact(position, contact, blend, pinned_z=ankle_height)
-        if foot.ankle in orientations:
-            heading = pin_during_contact(orientations[foot.ankle][:, :, 0], contact, blend)
-            rotations[:, index] = flat_frame(heading) @ proportions.rest_rotations[index]
+        positions[:, index] = pin_during_contact(positions[:, index], contacts[:, f], blend, pinned_z=ankle_height)
+        if foot.ankle in ORIENTED:
+            # the heading is not pinned: a foot held at one heading while the human pivots on it twisted the
+            # hip yaw, which snapped back at lift-off (LaFAN1: 30 frames per 1000 over 10 rad/s)
+            rest = proportions.rest_rotations[index]
+            heading = gaussian_filter1d(foot_heading(rotations[:, index], rest), HEADING_SMOOTHING * rate, axis=0,
+                                        mode="nearest")
+            rotations[:, index] = flat_frame(heading) @ rest
     return KeypointTargets(times=times, positions=positions, rotations=rotations, contacts=contacts,
-                           scale=scale, human=human, adaptations=tuple(adaptations))
+                           scale=calibration.scale, human=human, adaptations=tuple(adaptations))

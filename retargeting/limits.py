@@ -65,11 +65,11 @@ class GroundLimit(Limit):
         for parent, offsets in self.groups:
             placement = data.oMf[parent]
             jacobian = pin.getFrameJacobian(self.model, data, parent, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED)
-            for offset in offsets:
-                r = placement.rotation @ offset
-                G[row] = -(jacobian[2] + r[1] * jacobian[3] - r[0] * jacobian[4])
-                h[row] = placement.translation[2] + r[2] - self.min_height
-                row += 1
+            r = offsets @ placement.rotation.T  # (P, 3) world axes
+            rows = slice(row, row + len(offsets))
+            G[rows] = -(jacobian[2] + r[:, 1:2] * jacobian[3] - r[:, 0:1] * jacobian[4])
+            h[rows] = placement.translation[2] + r[:, 2] - self.min_height
+            row += len(offsets)
         return G, h  # a point below the floor must rise: the free base can always lift it
 
 

@@ -84,6 +84,16 @@ class Limb:
 
 
 @dataclass(frozen=True)
+class Direction:
+    """A limb whose direction the robot matches: the vector from robot frame `robot[0]` to `robot[1]`
+    points along the human bone from joint `human[0]` to `human[1]` (IK task, and a fidelity measure)."""
+
+    human: tuple[str, str]
+    robot: tuple[str, str]
+    cost: float  # pink units: per metre of the robot segment's end off the direction (0: measured only)
+
+
+@dataclass(frozen=True)
 class KeepApart:
     """Two robot frames whose origins stay at least `distance` apart (IK constraint)."""
 
@@ -110,6 +120,7 @@ class IKSettings:
     posture_cost: float = 0.05
     stance_cost_factor: float = 5.0  # a foot in contact is pinned this much harder
     swing_orientation_factor: float = 0.0  # a foot off the ground keeps this much of its flat-sole cost
+    swing_heading_factor: float = 0.2  # ... and this much of its heading (yaw) cost
     # Opt-in for now (issue 18): with them on, chunks of live imitation disagree by radians at their joins.
     collision_distance: float = 0.0  # m the IK keeps between convex collision hulls (0: no constraint; try 0.01)
     support_margin: float = 0.015  # m the centre of mass keeps inside the support polygon's edges
@@ -146,11 +157,15 @@ class RobotProfile:
     limbs: tuple[Limb, ...] = ()
     frames: tuple[ExtraFrame, ...] = ()
     keep_apart: tuple[KeepApart, ...] = ()  # point pairs the IK keeps apart (hands off the hips, ...)
+    directions: tuple[Direction, ...] = ()  # limbs whose direction the robot follows (upper arms, shins, ...)
     srdf: str | None = None  # collision pairs to ignore, as the robot's authors listed them
     locked_joints: dict[str, float] = field(default_factory=dict)  # removed from the model at these values
     reference_posture: dict[str, float] = field(default_factory=dict)  # others at 0 (clipped into limits)
     velocity_scale: float = 0.9  # fraction of the URDF velocity limit the IK may use
     position_margin: float = 0.01  # rad kept clear of each URDF position bound by the IK
+    # joint name pattern (regular expression, whole name) -> rad/s the IK keeps those joints under, on top
+    # of the URDF's limits
+    max_joint_speed: dict[str, float] = field(default_factory=dict)
     contact: ContactRule = ContactRule()
     ik: IKSettings = IKSettings()
     capabilities: Capabilities = Capabilities()
@@ -215,10 +230,13 @@ def parse_profile(data: Any, source: Path | None = None) -> RobotProfile:
         frames=tuple(_frame(r.sub(f"frames.{name}", spec), name) for name, spec in r.mapping("frames", {}).items()),
         keep_apart=tuple(_keep_apart(r.sub(f"keep_apart[{i}]", spec))
                          for i, spec in enumerate(r.sequence("keep_apart", []))),
+        directions=tuple(_direction(r.sub(f"directions[{i}]", spec))
+                         for i, spec in enumerate(r.sequence("directions", []))),
         locked_joints={str(k): float(v) for k, v in r.number_map("locked_joints").items()},
         reference_posture={str(k): float(v) for k, v in r.number_map("reference_posture").items()},
         velocity_scale=r.number("velocity_scale", 0.9, minimum=0.05, maximum=1.0),
         position_margin=r.number("position_margin", 0.01, minimum=0.0, maximum=0.5),
+        max_joint_speed={str(k): float(v) for k, v in r.number_map("max_joint_speed").items()},
         contact=ContactRule(**_fields(r.sub("contact", r.mapping("contact", {})), ContactRule)),
         ik=IKSettings(**_fields(r.sub("ik", r.mapping("ik", {})), IKSettings)),
         capabilities=_capabilities(r.sub("capabilities", r.mapping("capabilities", {}))),
@@ -368,6 +386,19 @@ def _keep_apart(r: _Reader) -> KeepApart:
     if len(frames) != 2 or not all(isinstance(f, str) for f in frames):
         r.fail("frames", f"must name two frames, got {frames!r}")
     return KeepApart(a=frames[0], b=frames[1], distance=r.number("distance", minimum=0.0))
+
+
+def _direction(r: _Reader) -> Direction:
+    r.unknown_keys({"human", "robot", "cost"})
+    human, robot = r.sequence("human"), r.sequence("robot")
+    if len(human) != 2 or len(robot) != 2 or not all(isinstance(f, str) for f in robot):
+        r.fail("", "human must name two SMPL-22 joints and robot two frames")
+    for i, name in enumerate(human):
+        if name not in JOINT_INDEX:
+            r.fail(f"human[{i}]", f"unknown SMPL-22 joint '{name}'")
+    if human[0] == human[1] or robot[0] == robot[1]:
+        r.fail("", "a direction needs two different joints and two different frames")
+    return Direction(human=tuple(human), robot=tuple(robot), cost=r.number("cost", 1.0, minimum=0.0))
 
 
 def _frame(r: _Reader, name: str) -> ExtraFrame:

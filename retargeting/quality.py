@@ -18,7 +18,7 @@ import numpy as np
 
 from motionllm.fileio import atomic_path
 from motionllm.retargeting.feasibility import Check, Feasibility, feasibility
-from motionllm.retargeting.keypoints import runs
+from motionllm.retargeting.keypoints import limb_directions, runs
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.robot import Robot
 from motionllm.retargeting.safety import check_limits
@@ -139,3 +139,38 @@ def evaluate(motion: RobotMotion, robot: Robot, collisions: bool = True) -> Qual
         collision_pairs=dict(sorted(pairs.items(), key=lambda kv: -kv[1])),
         feasibility=feasible.to_dict(),
     )
+
+
+def limb_direction_errors(q: np.ndarray, robot: Robot, human: np.ndarray) -> np.ndarray:
+    """Angles (N, D) in degrees between each of the profile's `directions` on the robot (configurations
+    q (N, nq)) and on the human (N, 22, 3), Y up, at the same frames (e.g. `KeypointTargets.human`)."""
+    directions = robot.profile.directions
+    if not directions:
+        return np.zeros((len(q), 0))
+    ends = robot.frame_positions(q, [name for d in directions for name in d.robot]).reshape(len(q), -1, 2, 3)
+    on_robot = ends[:, :, 1] - ends[:, :, 0]
+    on_robot /= np.maximum(np.linalg.norm(on_robot, axis=-1, keepdims=True), 1e-12)
+    cosine = (on_robot * limb_directions(human, directions)).sum(-1)
+    return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+def fast_joint_frames(motion: RobotMotion, limit: float = 10.0) -> np.ndarray:
+    """(N,) bool: control frames in which some joint moves faster than `limit` rad/s (a snap, whatever the
+    URDF allows)."""
+    return (np.abs(motion.joint_velocities) > limit).any(axis=1)
+
+
+def fast_bone_frames(human: np.ndarray, rate: float, directions, limit: float = 10.0) -> np.ndarray:
+    """(N,) bool: frames in which the human (N, 22, 3) moves a limb faster than `limit` rad/s: a bone of
+    `directions` turns that fast, or the angle between two of them that meet at a joint (elbow, knee
+    flexion) changes that fast. There a robot joint that fast follows the person; elsewhere it snaps."""
+    bones = limb_directions(human, directions)
+    if len(bones) < 2 or not directions:
+        return np.zeros(len(bones), dtype=bool)
+    turn = np.arccos(np.clip((bones[1:] * bones[:-1]).sum(-1), -1.0, 1.0))  # (N-1, D)
+    meeting = [(i, k) for i, a in enumerate(directions) for k, b in enumerate(directions) if a.human[1] == b.human[0]]
+    if meeting:
+        inner = np.arccos(np.clip(np.stack([(bones[:, i] * bones[:, k]).sum(-1) for i, k in meeting], 1), -1, 1))
+        turn = np.concatenate([turn, np.abs(np.diff(inner, axis=0))], axis=1)
+    speed = turn.max(axis=1) * rate
+    return np.concatenate([speed[:1], speed]) > limit

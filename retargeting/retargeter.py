@@ -20,12 +20,15 @@ import numpy as np
 
 from motionllm.errors import MotionFormatError
 from motionllm.motion.canonical import check_joints
-from motionllm.retargeting.keypoints import KeypointTargets, chain_length, keypoint_targets, runs
+from motionllm.retargeting.keypoints import (BLEND_SECONDS, KeypointTargets, chain_length, contact_weight,
+                                             keypoint_targets, limb_directions, runs)
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.profile import ProfileError, RobotProfile
 from motionllm.retargeting.feasibility import convex_hull
 from motionllm.retargeting.robot import BASE_NQ, Robot
 from motionllm.retargeting.safety import LimitCheck, make_safe
+
+STANCE_EASE_IN = 0.3  # s before touch-down over which a foot's stance costs rise (they fall over BLEND_SECONDS)
 
 
 class Retargeter:
@@ -44,9 +47,12 @@ class Retargeter:
         if self.settings.solver not in qpsolvers.available_solvers:
             raise ProfileError(f"{profile.name}: ik.solver '{self.settings.solver}' is not installed "
                                f"(available: {', '.join(qpsolvers.available_solvers)})")
+        driven = tuple(d for d in profile.directions if d.cost > 0)
         self.keypoint_task = KeypointTask(
             self.robot.model, [self.robot.frame_id(k.frame) for k in profile.keypoints],
-            [k.position_cost for k in profile.keypoints], [k.orientation_cost for k in profile.keypoints])
+            [k.position_cost for k in profile.keypoints], [k.orientation_cost for k in profile.keypoints],
+            [tuple(self.robot.frame_id(f) for f in d.robot) for d in driven], [d.cost for d in driven])
+        self.driven_directions = driven
         self.posture_task = PostureTask(cost=self.settings.posture_cost)
         self.posture_task.set_target(self.robot.reference_q)
         self.tasks = [self.keypoint_task, self.posture_task]
@@ -97,34 +103,47 @@ class Retargeter:
 
     def solve(self, targets: KeypointTargets) -> np.ndarray:
         """Configurations (N, nq), one per control frame, warm-started frame to frame."""
-        robot, settings, task = self.robot, self.settings, self.keypoint_task
-        dt = 1.0 / robot.control_rate
-        configuration = self._pink.Configuration(robot.model, robot.data, robot.reference_q)
-        out = np.empty((len(targets.times), robot.nq))
-        position_costs, orientation_costs = self.frame_costs(targets.contacts)
+        configuration = self.start()
+        out = np.empty((len(targets.times), self.robot.nq))
+        position_costs, orientation_costs = self.frame_costs(self.stance_weights(targets.contacts))
         remaining = contact_remaining(targets.contacts)
-        preview = max(settings.support_preview * robot.control_rate, 1.0)
-        balance = settings.support_preview > 0
+        directions = limb_directions(targets.human, self.driven_directions)
+        for n in range(len(targets.times)):
+            out[n] = self.solve_frame(configuration, targets.positions[n], targets.rotations[n], directions[n],
+                                      position_costs[n], orientation_costs[n], remaining[n], first=n == 0)
+        return out
+
+    def start(self, q: np.ndarray | None = None):
+        """A pink configuration to solve frames from (the reference posture by default); no previous frame."""
         self.step_limit.q_previous = None
         self.failed_steps = 0
-        for n in range(len(targets.times)):
-            task.set_targets(targets.positions[n], targets.rotations[n])
-            if balance:
-                self.support_limit.set_polygon(self.support_polygon(configuration.data, remaining[n], preview))
-            if self.collision_limit is not None:
-                self.collision_limit.new_frame()
-            task.set_costs(position_costs[n], orientation_costs[n])
-            iterations = settings.first_frame_iterations if n == 0 else settings.iterations
-            for _ in range(iterations):
-                velocity = self._step(configuration, dt)
-                if velocity is None:
-                    # dq = 0 satisfies every constraint, so keeping the last configuration is safe
-                    self.failed_steps += 1
-                    continue
-                configuration.integrate_inplace(velocity, dt)
-            out[n] = configuration.q
-            self.step_limit.q_previous = configuration.q[BASE_NQ:].copy()
-        return out
+        return self._pink.Configuration(self.robot.model, self.robot.data,
+                                        self.robot.reference_q if q is None else q)
+
+    def solve_frame(self, configuration, positions: np.ndarray, rotations: np.ndarray, directions: np.ndarray,
+                    position_costs: np.ndarray, orientation_costs: np.ndarray, remaining: np.ndarray,
+                    first: bool = False) -> np.ndarray:
+        """One control frame: the configuration (nq,) after the IK's steps towards these targets (one frame's
+        rows of a KeypointTargets, limb_directions, frame_costs, contact_remaining), from `configuration`,
+        which it updates; its joint step from the frame before is within the velocity limits."""
+        robot, settings = self.robot, self.settings
+        dt = 1.0 / robot.control_rate
+        self.keypoint_task.set_targets(positions, rotations, directions)
+        self.keypoint_task.set_costs(position_costs, orientation_costs)
+        if settings.support_preview > 0:
+            preview = max(settings.support_preview * robot.control_rate, 1.0)
+            self.support_limit.set_polygon(self.support_polygon(configuration.data, remaining, preview))
+        if self.collision_limit is not None:
+            self.collision_limit.new_frame()
+        for _ in range(settings.first_frame_iterations if first else settings.iterations):
+            velocity = self._step(configuration, dt)
+            if velocity is None:
+                # dq = 0 satisfies every constraint, so keeping the last configuration is safe
+                self.failed_steps += 1
+                continue
+            configuration.integrate_inplace(velocity, dt)
+        self.step_limit.q_previous = configuration.q[BASE_NQ:].copy()
+        return configuration.q.copy()
 
     def _step(self, configuration, dt: float) -> np.ndarray | None:
         """One QP step; if bringing the centre of mass back over the support and colliding hulls apart has no
@@ -148,16 +167,35 @@ class Retargeter:
             if collisions is not None:
                 collisions.relaxed = False
 
-    def frame_costs(self, contacts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Keypoint position and orientation costs per control frame (N, K) each: a foot in contact is
-        pinned harder and held flat; a swinging foot's orientation is weighted by `swing_orientation_factor`
-        (a flat target would fight a human foot pointing down at toe-off and twist the leg)."""
+    def stance_weights(self, contacts: np.ndarray) -> np.ndarray:
+        """(N, F) how much each foot is a stance foot, 0..1, for frame_costs: eased in over STANCE_EASE_IN before
+        touch-down and out over BLEND_SECONDS after lift-off. Costs that switched in one frame snapped the hip
+        yaw by ~0.35 rad at every lift-off (the foot's orientation rows vanish, the posture task pulls) and the
+        ankle at touch-down."""
+        rate = self.robot.control_rate
+        if not contacts.size:
+            return contacts.astype(float)
+        return np.stack([contact_weight(c, int(round(STANCE_EASE_IN * rate)), int(round(BLEND_SECONDS * rate)))
+                         for c in contacts.T], axis=1)
+
+    def frame_costs(self, stance: np.ndarray, orientation_stance: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoint position costs (N, K) and orientation costs (N, K, 3) per control frame from the feet's
+        stance weights (N, F) (`orientation_stance` for the orientation costs, if they ease differently): a
+        foot in contact is pinned harder and held flat; a swinging foot's roll and pitch are weighted by
+        `swing_orientation_factor` (a flat target would fight a human foot pointing down at toe-off and twist
+        the leg), its yaw by `swing_heading_factor`; in between, the costs ease from one to the other."""
         keypoints, settings = self.robot.profile.keypoints, self.settings
-        position = np.tile([k.position_cost for k in keypoints], (len(contacts), 1))
-        orientation = np.tile([k.orientation_cost for k in keypoints], (len(contacts), 1))
+        position = np.tile([k.position_cost for k in keypoints], (len(stance), 1))
+        orientation = np.tile([k.orientation_cost for k in keypoints], (len(stance), 1))
         feet = self._ankle_keypoints
-        position[:, feet] *= np.where(contacts, settings.stance_cost_factor, 1.0)
-        orientation[:, feet] *= np.where(contacts, 1.0, settings.swing_orientation_factor)
+        position[:, feet] *= 1.0 + (settings.stance_cost_factor - 1.0) * stance
+        # per axis of the foot's frame (roll, pitch, yaw): a swinging foot keeps some of its heading, so the
+        # hip yaw does not wander off and jump back when the foot comes down turned out
+        swing = np.array([settings.swing_orientation_factor] * 2 + [settings.swing_heading_factor])
+        orientation = np.repeat(orientation[:, :, None], 3, axis=2)
+        flat = stance if orientation_stance is None else orientation_stance
+        orientation[:, feet] *= swing + (1.0 - swing) * flat[:, :, None]
         return position, orientation
 
     def support_polygon(self, data, remaining: np.ndarray, preview: float) -> np.ndarray | None:

@@ -83,7 +83,7 @@ class Robot:
             if name not in self.joint_names:
                 raise ProfileError(f"{p.name}: reference_posture: no actuated joint '{name}'")
         for frames in ([k.frame for k in p.keypoints], p.body_scale.robot, *[limb.robot for limb in p.limbs],
-                       *[(pair.a, pair.b) for pair in p.keep_apart]):
+                       *[(pair.a, pair.b) for pair in p.keep_apart], *[d.robot for d in p.directions]):
             for name in frames:
                 self.frame_id(name)
         self.lower = model.lowerPositionLimit[BASE_NQ:].copy()
@@ -93,9 +93,27 @@ class Robot:
                if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi and 0 < v < 1e10)]
         if bad:
             raise ProfileError(f"{p.name}: joints without URDF position/velocity limits: {', '.join(bad)}")
+        self.speed_cap = self._speed_cap()
         self.reference_q = self._reference_configuration()
 
     # --- construction helpers ---------------------------------------------------------------------
+
+    def _speed_cap(self) -> np.ndarray:
+        """(J,) rad/s from the profile's max_joint_speed patterns (inf where none matches)."""
+        import re
+
+        cap = np.full(len(self.joint_names), np.inf)
+        for pattern, speed in self.profile.max_joint_speed.items():
+            try:
+                matched = [i for i, name in enumerate(self.joint_names) if re.fullmatch(pattern, name)]
+            except re.error as exc:
+                raise ProfileError(f"{self.profile.name}: max_joint_speed: '{pattern}' is not a regular "
+                                   f"expression ({exc})") from None
+            if not matched or not speed > 0:
+                raise ProfileError(f"{self.profile.name}: max_joint_speed: '{pattern}' "
+                                   + ("must be a positive speed" if matched else "matches no actuated joint"))
+            cap[matched] = np.minimum(cap[matched], speed)
+        return cap
 
     def _locked_joints(self, full) -> tuple[list[int], np.ndarray]:
         import pinocchio as pin
@@ -222,7 +240,8 @@ class Robot:
         return self.lower + margin, self.upper - margin
 
     def ik_velocity_limit(self) -> np.ndarray:
-        return self.profile.velocity_scale * self.velocity_limit
+        """Per joint (J,): velocity_scale of the URDF limit, or of the profile's max_joint_speed if lower."""
+        return self.profile.velocity_scale * np.minimum(self.velocity_limit, self.speed_cap)
 
     # --- collisions -------------------------------------------------------------------------------
 

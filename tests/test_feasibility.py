@@ -56,6 +56,19 @@ def test_a_jump_becomes_a_squat_and_rise_in_place():
     assert base[:, 2].min() < base[0, 2] - 0.05  # it dips: the rise became a squat
 
 
+def test_a_jump_landing_as_the_clip_ends_is_adapted_too():
+    """Real CMU 'jumping' crashed the adaptation: the clip ends before the second foot is down, so the jump's
+    landing is the clip's end."""
+    from motionllm.motion.skeleton import JOINT_INDEX
+
+    landing = int(1.4 * FPS)
+    joints = jump()[:landing + 4]
+    joints[landing:landing + 3, [JOINT_INDEX["right_ankle"], JOINT_INDEX["right_foot"]], 1] += 0.15
+    motion = Retargeter("g1").retarget(joints, FPS)
+    assert any("squat-and-rise" in a for a in motion.adaptations), motion.adaptations
+    assert np.isfinite(motion.q).all()
+
+
 def test_a_robot_that_may_never_jump_gets_a_flight_phase_refused():
     retargeter = Retargeter(profile_with(jump="never"))
     motion = retargeter.retarget(jump(), FPS)
