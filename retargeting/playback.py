@@ -27,6 +27,11 @@ the end of the chunk, on time. `continue_trajectory`: the points of the current 
 (`pending`), then the chunk, whose first frame is the instant that plan ends on and is not played again;
 where the two disagree (a retargeter solves each chunk on its own), the difference is faded out over
 `blend_seconds` with a half-cosine. No lead-in, so no delay. Both are checked like any plan.
+
+Streaming imitation (streaming.py) solves the next control frames from the last one, so they only follow:
+
+    plan = append_trajectory(frames, robot, start, pending, catch_up_to=3)  # the pending points, then the frames;
+                                                                          # more than 3: some dropped to catch up
 """
 from __future__ import annotations
 
@@ -244,15 +249,62 @@ def continue_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pe
     if len(motion) < 2:
         raise TrajectoryRefused("a motion that continues a plan needs at least 2 frames")
     start = np.asarray(start, dtype=np.float64)
-    pending = np.zeros((0, len(start))) if pending is None else np.asarray(pending, dtype=np.float64).reshape(
-        -1, len(start))
+    pending = _pending(pending, len(start))
     frames = np.asarray(motion.joint_positions, dtype=np.float64)
     offset = (pending[-1] if len(pending) else start) - frames[0]
     blend = max(int(round(blend_seconds * robot.control_rate)), 1)
     k = np.minimum(np.arange(1, len(frames)), blend)
     fade = 0.5 * (1.0 + np.cos(np.pi * k / blend))  # 1 at the join (not played), 0 from `blend` frames on
     positions = np.vstack([pending, frames[1:] + fade[:, None] * offset])
+    return _checked(motion, robot, positions, start, 0, _after_pending(motion, pending, pending_base, first=1),
+                    len(pending))
+
+
+def append_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pending: np.ndarray | None = None,
+                      repaired: bool = False, check_feasibility: bool = True,
+                      pending_base: np.ndarray | None = None, catch_up_to: int | None = None) -> CommandTrajectory:
+    """The checked trajectory that plays `pending` (K, J), the points of the current plan not yet sent, then
+    every frame of `motion`, the control frames that come after them (streaming: solved from the last one,
+    so nothing is faded). `catch_up_to`: a plan longer than this many points drops some to catch up
+    (`catch_up`). Refused as continue_trajectory refuses (the step from the last pending point, or from
+    `start`, included)."""
+    _check_motion(motion, robot, repaired, check_feasibility)
+    start = np.asarray(start, dtype=np.float64)
+    pending = _pending(pending, len(start))
+    positions = np.vstack([pending, np.asarray(motion.joint_positions, dtype=np.float64)])
+    bases = _after_pending(motion, pending, pending_base, first=0)
+    carried = len(pending)
+    if catch_up_to is not None and len(positions) > catch_up_to:
+        keep = catch_up(positions, start, len(positions) - catch_up_to, robot.ik_velocity_limit() / robot.control_rate)
+        positions, bases, carried = positions[keep], bases[keep], int((keep < len(pending)).sum())
+    return _checked(motion, robot, positions, start, 0, bases, carried)
+
+
+def catch_up(positions: np.ndarray, start: np.ndarray, count: int, max_step: np.ndarray) -> np.ndarray:
+    """Indices of the points (N, J) to keep when up to `count` are dropped so that the robot, a point per control
+    period, catches up with the person: never the last point, never two in a row, and only where the step that
+    replaces the two around a point stays within `max_step` (J,) (the first from `start`, the last point sent).
+    At most every other point goes: the motion plays up to twice as fast meanwhile, within the limits."""
+    keep = np.ones(len(positions), dtype=bool)
+    dropped, k = 0, 0
+    while k < len(positions) - 1 and dropped < count:
+        before = start if k == 0 else positions[k - 1]  # kept: no two in a row are dropped
+        if np.all(np.abs(positions[k + 1] - before) <= max_step):
+            keep[k] = False
+            dropped += 1
+            k += 2
+        else:
+            k += 1
+    return np.flatnonzero(keep)
+
+
+def _pending(pending: np.ndarray | None, joints: int) -> np.ndarray:
+    return np.zeros((0, joints)) if pending is None else np.asarray(pending, dtype=np.float64).reshape(-1, joints)
+
+
+def _after_pending(motion: RobotMotion, pending: np.ndarray, pending_base: np.ndarray | None, first: int) -> np.ndarray:
+    """Base poses: the pending points' (default: where the motion's base starts), then the motion's from `first`."""
     bases = np.asarray(motion.root_pose, dtype=np.float64)
     carried = (np.repeat(bases[:1], len(pending), axis=0) if pending_base is None
                else np.asarray(pending_base, dtype=np.float64).reshape(len(pending), 7))
-    return _checked(motion, robot, positions, start, 0, np.vstack([carried, bases[1:]]), len(pending))
+    return np.vstack([carried, bases[first:]])

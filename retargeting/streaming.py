@@ -12,20 +12,25 @@ only, with state where the clip path looks at the whole clip (keypoints.py):
 - Calibration: body scale, limb scales and standing ankle height come from the timeline's first
   CALIBRATION_SECONDS (nothing is given before that), then stay, so the targets do not breathe.
 - Contacts: low and slow over the last HISTORY_SECONDS; a contact counts once it has lasted the profile's
-  min_duration (the foot was slow meanwhile). A foot in contact is pinned where its contact began and let
-  go over BLEND_SECONDS after lift-off. Its stance costs ease out over BLEND_SECONDS after lift-off as for
-  clips; its flat-foot (orientation) costs ease in over STANCE_EASE_IN after touch-down (clips ease in
-  before it, which a stream has not seen yet; switched on at once they snapped the hip yaw: 7.6 frames per
-  1000 over 10 rad/s on LaFAN1), its position cost rises at once (eased, the foot slid 0.4 cm). Foot headings are low-passed (exponential, HEADING_TAU).
-- No foot on the ground (a jump; a running stride's flight too) with capabilities.jump = adapt: the robot's
-  feet stay down where they were, the body does not travel meanwhile (everything after moves back by the
-  distance covered) and its rise becomes a dip, as in the clip path's squat-and-rise, which needs the
-  landing a stream has not seen yet. Each flight is stated in `adaptations` once it has landed.
+  min_duration (the foot was slow meanwhile); while no contact counts, the lowest foot that is low stands
+  for one. A foot in contact is pinned where its contact began and let go over BLEND_SECONDS after
+  lift-off. Its stance costs ease out over BLEND_SECONDS after lift-off as for clips; its flat-foot
+  (orientation) costs ease in over STANCE_EASE_IN after touch-down (clips ease in before it, which a stream
+  has not seen yet; switched on at once they snapped the hip yaw: 7.6 frames per 1000 over 10 rad/s on
+  LaFAN1), its position cost rises at once (eased, the foot slid 0.4 cm). Foot headings are low-passed
+  (exponential, HEADING_TAU).
+- No foot on the ground (no contact and no ankle low: a jump; a running stride's flight too) with
+  capabilities.jump = adapt: the robot's feet stay down where they were, the body does not travel meanwhile
+  (everything after moves back by the distance covered) and rises no higher than at take-off. The clip
+  path turns the rise into a dip (squat-and-rise), which needs the landing a stream has not seen yet: a dip
+  that ended when the person landed lifted the loaded foot 1.2 cm (0.8 without it). Each flight is stated in `adaptations`
+  once it has landed.
 - A robot that may not walk keeps its pelvis over where the calibration found it (upper body only: the legs
   as they were then too).
 - Approach: a timeline starts from the robot's configuration (`reset(q)`: where it was last commanded; at
-  first the reference posture), and the IK's joint speed limit rises from `approach_speed` to the full
-  limit over APPROACH_SECONDS: the robot moves to the person as gently as a clip's lead-in, then follows.
+  first the reference posture), and the IK's joint speed limit rises geometrically from `approach_speed`
+  to the full limit over APPROACH_SECONDS (for a 29 rad/s joint: 2.3 rad/s after 0.5 s, 5.4 after 1 s):
+  the robot moves to the person gently, instead of a lead-in the person would have walked away from.
 - Every frame given is within the URDF limits (the IK's own bounds, and a clamp from the frame before for
   rounding, which sets `last_repaired`: the node refuses such frames rather than send them altered).
 
@@ -40,7 +45,7 @@ from motionllm.errors import MotionFormatError
 from motionllm.motion.skeleton import JOINT_INDEX
 from motionllm.motion.window import PersonWindow, check_skeleton
 from motionllm.retargeting.imitation import MAX_GAP
-from motionllm.retargeting.keypoints import (BLEND_SECONDS, FOOT_CHAINS, MAX_SQUAT, ORIENTED, body_targets, calibrate,
+from motionllm.retargeting.keypoints import (BLEND_SECONDS, FOOT_CHAINS, ORIENTED, body_targets, calibrate,
                                              detect_contacts, flat_frame, foot_heading, held_in_place, limb_directions)
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.retargeter import STANCE_EASE_IN, Retargeter
@@ -160,7 +165,11 @@ class StreamingRetargeter:
         if capabilities.jump != "adapt" or not len(contact):
             return human - self._travel, contact
         pelvis = human[PELVIS]
-        if not contact.any():  # in the air: held down where it took off, travel taken out, the rise a dip
+        ankles = [JOINT_INDEX[foot.ankle] for foot in self.profile.feet]
+        low = human[ankles, 1] - self._calibration.rest_height <= self.profile.contact.max_height
+        # in the air: no contact and no foot low (a foot that has just come down is low before its contact
+        # counts): held down where it took off, the travel taken out, the rise a dip
+        if not contact.any() and (self._takeoff is not None or not low.any()):
             if self._takeoff is None:
                 self._takeoff = (pelvis.copy(), self._travel.copy(), t)
             takeoff, travel, _ = self._takeoff
@@ -168,8 +177,11 @@ class StreamingRetargeter:
             self._travel[[0, 2]] += pelvis[[0, 2]] - takeoff[[0, 2]]
             out = human - self._travel
             body = np.setdiff1d(np.arange(len(out)), FEET_JOINTS)
-            out[body, 1] -= 2 * np.clip(pelvis[1] - takeoff[1], 0.0, MAX_SQUAT / 2)
+            out[body, 1] -= max(pelvis[1] - takeoff[1], 0.0)
             return out, np.ones_like(contact)
+        if not contact.any():  # a foot has come down, its contact not counted yet: it is the one on the floor
+            contact = contact.copy()
+            contact[int(np.argmin(np.where(low, human[ankles, 1], np.inf)))] = True
         if self._takeoff is not None:
             notes.append(f"flight at {self._takeoff[2]:.2f}-{t:.2f} s: done in place, feet kept on the floor "
                          "(no flight phase)")
@@ -199,8 +211,9 @@ class StreamingRetargeter:
             self._stance = np.where(contacts[n], 1.0, np.maximum(self._stance - fall, 0.0))
             self._flat = np.clip(np.where(contacts[n], self._flat + rise, self._flat - fall), 0.0, 1.0)
             position_costs, orientation_costs = retargeter.frame_costs(self._stance[None], self._flat[None])
-            ramp = min((frame - self._first) / (APPROACH_SECONDS * rate), 1.0)
-            retargeter.step_limit.max_velocity = np.minimum(full_speed, self.approach_speed + ramp * full_speed)
+            ramp = min((frame - self._first) / (APPROACH_SECONDS * rate), 1.0)  # geometric: slow at first
+            retargeter.step_limit.max_velocity = np.minimum(
+                full_speed, self.approach_speed * (np.maximum(full_speed / self.approach_speed, 1.0) ** ramp))
             q[n] = retargeter.solve_frame(self._configuration, positions[n], rotations[n], directions[n],
                                           position_costs[-1], orientation_costs[-1],
                                           np.where(contacts[n], np.inf, 0.0), first=frame == self._first)

@@ -11,7 +11,8 @@ pytest.importorskip("pinocchio", reason="Pinocchio (pin) is not installed")
 pytest.importorskip("pink", reason="pin-pink is not installed")
 
 from motionllm.retargeting import Retargeter, TrajectoryRefused, command_trajectory, continue_trajectory  # noqa: E402
-from motionllm.retargeting.playback import check_command, command_velocities, lead_in  # noqa: E402
+from motionllm.retargeting.playback import (append_trajectory, catch_up, check_command,  # noqa: E402
+                                            command_velocities, lead_in)
 from motionllm.retargeting.robot import BASE_NQ  # noqa: E402
 from test_retargeting import raise_arm  # noqa: E402
 
@@ -175,6 +176,32 @@ def test_a_continuing_chunk_is_appended_to_what_is_not_sent_yet_and_its_join_fad
     far[2] += 1.0  # the step from the last point sent counts too
     with pytest.raises(TrajectoryRefused, match="x the limit"):
         continue_trajectory(chunk, robot, far, pending, check_feasibility=False)
+
+
+def test_streamed_frames_follow_the_pending_points_and_a_long_plan_catches_up(g1, motion):
+    """append_trajectory (streaming): the pending points, then every new frame, nothing faded; with catch_up_to,
+    points are dropped (never two in a row, never the last, only where the merged step is within the IK's
+    limits) and the plan still passes the check."""
+    robot = g1.robot
+    sent, pending, frames = motion.joint_positions[39], motion.joint_positions[40:52], motion.part(52, 55)
+    plan = append_trajectory(frames, robot, sent, pending, check_feasibility=False)
+    assert len(plan) == 15 and plan.carried_frames == 12
+    np.testing.assert_array_equal(plan.positions, motion.joint_positions[40:55])
+    short = append_trajectory(frames, robot, sent, pending, check_feasibility=False, catch_up_to=3)
+    assert 3 <= len(short) < 15 and len(short) >= 15 // 2 + 1  # at most every other point goes
+    np.testing.assert_array_equal(short.positions[-1], motion.joint_positions[54])  # the newest frame stays
+    kept = [int(np.flatnonzero((motion.joint_positions[40:55] == p).all(axis=1))[0]) for p in short.positions]
+    assert np.all(np.diff(kept) <= 2), kept  # never two in a row dropped
+    assert_within_limits(short.positions, short.velocities, robot, short.rate, start=sent)
+
+    step = np.full(2, 0.1)
+    path = np.array([[0.0, 0.0], [0.05, 0.0], [0.1, 0.0], [0.3, 0.0], [0.35, 0.0]])
+    # point 0 goes (start 0 -> point 1, 0.05), 1 may not (0 went), 2 and 3 stay (their neighbours are 0.25 apart),
+    # and the last never goes
+    np.testing.assert_array_equal(catch_up(path, np.zeros(2), 4, step), [1, 2, 3, 4])
+    np.testing.assert_array_equal(catch_up(path, np.zeros(2), 0, step), [0, 1, 2, 3, 4])
+    with pytest.raises(TrajectoryRefused, match="x the limit"):  # a far start is still refused
+        append_trajectory(frames, robot, sent + 1.0, pending, check_feasibility=False, catch_up_to=3)
 
 
 def walking_base(motion, speed=0.5, turn=0.3):

@@ -26,8 +26,9 @@ Publishes
                                                      twist in that link's frame), for whole-body controllers
   robot/status           std_msgs/String             JSON per event: {"state": playing|finished|refused|
                                                      bad_input|stopped|reset, "message", "robot", ...};
-                                                     "playing" says "source": clip or imitation, and for a
-                                                     chunk its body, index, capture span and latency
+                                                     "playing" says "source": clip or imitation, and for
+                                                     imitation its body, mode, latency and lag (a chunk: its
+                                                     index and capture span; streaming: once a second)
   /diagnostics           diagnostic_msgs/DiagnosticArray  "retargeter: <robot>" every `diagnostics_period` s
 Services
   ~/emergency_stop       std_srvs/Trigger  halts the JointState stream at once and refuses new motions
@@ -50,10 +51,11 @@ Parameters (read at start-up)
   diagnostics_period    seconds between /diagnostics messages
   imitate               "" (default): whole motions from motion/clip. A body id ("b1"): imitate that body live.
                         "auto": imitate the first body on /humans/bodies/tracked, and the next when it is lost
-  imitation_chunk       seconds of capture time per imitated chunk (1.0; 0.25-5): the robot follows the body
-                        this much plus imitation_lookahead plus the processing time behind
-  imitation_context     seconds of motion before a chunk retargeted with it, not played (0.5)
-  imitation_lookahead   seconds of motion after a chunk retargeted with it, not played (0.25)
+  imitation_mode        "stream" (default): every skeleton's control frames at once; "chunks": 1 s at a time
+  imitation_chunk       chunks: seconds of capture time per imitated chunk (1.0; 0.25-5): the robot follows the
+                        body this much plus imitation_lookahead plus the processing time behind
+  imitation_context     chunks: seconds of motion before a chunk retargeted with it, not played (0.5)
+  imitation_lookahead   chunks: seconds of motion after a chunk retargeted with it, not played (0.25)
   imitation_max_gap     a body unseen for longer than this (s of capture time) starts a new timeline (0.5)
 
 Before anything is published, the whole trajectory (lead-in included) is checked against the robot's URDF
@@ -65,19 +67,33 @@ being retargeted replaces any motion still waiting. A new trajectory replaces th
 from the last point streamed. Before the first trajectory the robot is assumed to stand in the profile's
 reference posture.
 
-Imitation (motionllm.retargeting.imitation.LiveImitation): the followed body's skeletons are cut, on their
-capture stamps, into contiguous chunks of `imitation_chunk` seconds resampled to 20 fps; each due chunk goes
-to the worker like a clip (retargeted with its context and lookahead, then cut back to the chunk) and its
-plan gets the same limit check; nothing is published during an emergency stop (chunks are refused and
-counted; after ~/reset the next chunk is played). To keep the body's pace, a chunk that continues the one
-just planned is appended to the points still to be sent (playback.continue_trajectory: no lead-in, the
-join faded out over 0.2 s), and the trajectory published holds both. Otherwise (the first chunk of a
-timeline; the first after a stop, a refusal or a dropped chunk; more than 0.5 s of the previous plan still
-to be played, i.e. the robot is behind; a faded join that would leave the limits) the chunk rejoins the
-body on time: a lead-in from the last point streamed to the chunk's last frame over the chunk's duration
-(command_trajectory keep_time). The robot follows the body about imitation_chunk + imitation_lookahead +
-the processing time behind ("robot_lag_ms" on robot/status). The skeleton callback only stores and, once
-per chunk, resamples. Malformed skeletons are logged (throttled), counted and skipped.
+Streamed imitation (imitation_mode stream; motionllm.retargeting.streaming.StreamingRetargeter): the callback
+queues each skeleton of the followed body; the worker gives it to the stream, which after 0.5 s of calibration
+solves the control frames up to its capture time from the last one (the clips' IK, targets from the past only);
+the next tick appends them to the points not yet sent (playback.append_trajectory: checked like any plan, the
+step from the last point sent included) and publishes the trajectory. The robot is behind the person by the
+processing time plus the few points still to be sent (robot_lag_ms). A plan that would hold more than
+STREAM_PLAN_POINTS catches up: points are dropped, never two in a row and only where the step that replaces
+them stays within the IK's velocity limits (append_trajectory catch_up_to); without it one slow frame at a
+timeline's start (or a busy executor) left the robot that much behind for the rest of the timeline. A timeline starts from where the robot
+was last commanded, its joint speed rising from 1 rad/s to the full limit over 2 s. An emergency stop
+refuses skeletons and drops what was not yet sent; after ~/reset the stream starts again from where the robot
+stopped. A refused frame (limits; feasibility with require_feasible) restarts the stream from where the plan
+playing ends.
+
+Imitation in chunks (imitation_mode chunks; motionllm.retargeting.imitation.LiveImitation): the followed body's
+skeletons are cut, on their capture stamps, into contiguous chunks of `imitation_chunk` seconds resampled to 20
+fps; each due chunk goes to the worker like a clip (retargeted with its context and lookahead, then cut back to
+the chunk) and its plan gets the same limit check; nothing is published during an emergency stop (chunks are
+refused and counted; after ~/reset the next chunk is played). To keep the body's pace, a chunk that continues
+the one just planned is appended to the points still to be sent (playback.continue_trajectory: no lead-in, the
+join faded out over 0.2 s), and the trajectory published holds both. Otherwise (the first chunk of a timeline;
+the first after a stop, a refusal or a dropped chunk; more than 0.5 s of the previous plan still to be played,
+i.e. the robot is behind; a faded join that would leave the limits) the chunk rejoins the body on time: a
+lead-in from the last point streamed to the chunk's last frame over the chunk's duration (command_trajectory
+keep_time). The robot follows the body about imitation_chunk + imitation_lookahead + the processing time behind
+("robot_lag_ms" on robot/status). The skeleton callback only stores and, once per chunk, resamples. In both
+modes malformed skeletons are logged (throttled), counted and skipped.
 
 Run: `ros2 run motionllm_ros retargeter --ros-args -p robot:=g1`
   or `python -m motionllm_ros.retargeter --ros-args --params-file launch/retargeter.yaml`
@@ -106,8 +122,11 @@ from trajectory_msgs.msg import JointTrajectory
 
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.motion.canonical import check_joints
+from motionllm.motion.window import check_skeleton
 from motionllm.retargeting import (DEFAULT_ROBOT, Retargeter, TrajectoryRefused, command_trajectory,
                                    continue_trajectory)
+from motionllm.retargeting.playback import append_trajectory
+from motionllm.retargeting.streaming import StreamingRetargeter
 from motionllm.retargeting import imitation
 from motionllm.retargeting.imitation import ImitationChunk, LiveImitation
 from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTrajectory
@@ -130,6 +149,12 @@ BODIES = "/humans/bodies"
 TRACKED_TOPIC = f"{BODIES}/tracked"
 SKELETON_QOS = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)  # the callback only stores
 IMITATE_AUTO = "auto"
+IMITATION_MODES = ("stream", "chunks")
+STREAM_STATUS_PERIOD_S = 1.0  # streaming: one "playing" status a second, not one per skeleton
+# streaming: a plan longer than this (points still to send + the new frames) drops points to catch up (60 ms at
+# 50 Hz): a late start or a busy executor would otherwise leave the robot behind for the rest of the timeline
+STREAM_PLAN_POINTS = 3
+STARVED_S = 0.25  # streaming: a tick with nothing to send this soon after frames came counts as starved
 BODY_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*$")  # a valid ROS name token, like pose_estimator's b1, b2...
 LOG_THROTTLE_S = 5.0
 
@@ -142,10 +167,16 @@ class RetargeterNode(Node):
         self._imitate = value("imitate").strip()
         if self._imitate and self._imitate != IMITATE_AUTO and not BODY_ID.match(self._imitate):
             raise MotionLLMError(f"imitate: {self._imitate!r} is not a body id (like b1), '{IMITATE_AUTO}' or empty")
+        self._mode = value("imitation_mode")
+        if self._mode not in IMITATION_MODES:
+            raise MotionLLMError(f"imitation_mode must be one of {', '.join(IMITATION_MODES)}, got {self._mode!r}")
         self._imitation = LiveImitation(value("imitation_chunk"), value("imitation_context"),
                                         value("imitation_lookahead"), value("imitation_max_gap")) \
-            if self._imitate else None
+            if self._imitate and self._mode == "chunks" else None
         self._retargeter = Retargeter(value("robot"))  # ProfileError (unknown robot...): exit 2 in main()
+        # streaming imitation: owned by the worker thread; the executor hands it skeletons and reset requests
+        self._stream = StreamingRetargeter(self._retargeter, max_gap=value("imitation_max_gap")) \
+            if self._imitate and self._mode == "stream" else None
         self._robot = self._retargeter.robot
         self._rate = self._robot.control_rate
         self._frame_id = value("frame_id")
@@ -165,11 +196,21 @@ class RetargeterNode(Node):
         self._waiting: tuple | None = None  # (joints, fps, receive time, epoch, chunk or None)
         # (RobotMotion or error, receive time, epoch, retarget seconds, repaired, chunk or None)
         self._result: tuple | None = None
+        self._skeletons: deque = deque()  # streaming: (capture s, joints, receive time, epoch) for the worker
+        self._stream_reset: np.ndarray | None = None  # streaming: restart the stream from this configuration
+        self._streamed: list[tuple] = []  # streaming: (frames or error, receive time, epoch, seconds, newest capture)
+        self._stream_status_at = 0.0
+        self._streaming = False  # streaming: a timeline's frames are being played (executor thread)
+        self._appended_at = 0.0  # streaming: when frames were last appended (monotonic s)
         self._stopping = False
         self._counts = {"motions_received": 0, "trajectories_published": 0, "refused_limits": 0,
                         "refused_stopped": 0, "bad_input": 0, "replaced": 0}
         if self._imitate:
-            self._counts.update(skeletons_received=0, bad_skeletons=0, chunks=0, joins_refused=0, body_switches=0)
+            self._counts.update(skeletons_received=0, bad_skeletons=0, body_switches=0)
+            if self._stream is not None:
+                self._counts.update(streamed_frames=0, starved_ticks=0)
+            else:
+                self._counts.update(chunks=0, joins_refused=0)
         self._retarget_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._capture_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)  # imitation: capture -> trajectory
@@ -181,6 +222,7 @@ class RetargeterNode(Node):
         self._playing: CommandTrajectory | None = None
         self._next_point = 0
         self._last_command = self._robot.reference_q[BASE_NQ:].copy()
+        self._last_base: np.ndarray | None = None  # the floating base at the last point streamed
         # Imitation, owned by the executor thread: the body followed and its skeleton subscription.
         self._following: str | None = None
         self._skeleton_sub = None
@@ -199,6 +241,8 @@ class RetargeterNode(Node):
         else:
             self._follow(self._imitate)
             source = f"imitating body {self._imitate}"
+        if self._stream is not None:
+            source += ", streamed a control period at a time"
         if self._imitation is not None:
             source += (f" in chunks of {self._imitation.chunk_seconds:g} s (context {value('imitation_context'):g} s, "
                        f"lookahead {value('imitation_lookahead'):g} s)")
@@ -235,6 +279,9 @@ class RetargeterNode(Node):
                   floating_point_range=[FloatingPointRange(from_value=0.05, to_value=60.0)])
         parameter("imitate", "", ParameterType.PARAMETER_STRING,
                   "Imitate a body live: its id (b1), 'auto' (the first body tracked), or '' (motions from motion/clip)")
+        parameter("imitation_mode", "stream", ParameterType.PARAMETER_STRING,
+                  "stream: each skeleton's control frames at once (motionllm.retargeting.streaming); chunks: "
+                  "imitation_chunk seconds at a time, retargeted like clips")
         for name, default, bounds, text in (
                 ("imitation_chunk", imitation.CHUNK_SECONDS, imitation.CHUNK_RANGE,
                  "Seconds of capture time per imitated chunk"),
@@ -288,7 +335,7 @@ class RetargeterNode(Node):
         if self._skeleton_sub is not None:
             self.destroy_subscription(self._skeleton_sub)
             self._skeleton_sub = None
-        self._imitation.reset()
+        self._restart_imitation()
         previous, self._following = self._following, body
         if body is None:
             if previous is not None:
@@ -312,7 +359,12 @@ class RetargeterNode(Node):
         if self._epoch_ns is None:
             self._epoch_ns = stamp_ns
         try:
-            self._imitation.add((stamp_ns - self._epoch_ns) * 1e-9, pose_array_to_joints(msg))
+            joints = pose_array_to_joints(msg)
+            t = (stamp_ns - self._epoch_ns) * 1e-9
+            if self._stream is not None:
+                self._stream_skeleton(body, t, check_skeleton(joints), received)
+                return
+            self._imitation.add(t, joints)
         except MotionFormatError as exc:
             self._bad_skeleton(f"{body}: {exc}")
             return
@@ -320,14 +372,44 @@ class RetargeterNode(Node):
             with self._lock:
                 self._counts["chunks"] += 1
             if self._stopped:
-                with self._lock:
-                    self._counts["refused_stopped"] += 1
-                self.get_logger().warning("emergency stop is active: imitation chunks refused (call ~/reset)",
-                                          throttle_duration_sec=LOG_THROTTLE_S)
-                self._status("refused", "emergency stop is active: imitation chunk refused (call ~/reset first)",
-                             source="imitation", body=body, chunk=chunk.index)
+                self._refuse_stopped_imitation(body, chunk=chunk.index)
                 continue
             self._submit(chunk.joints, chunk.fps, received, chunk)
+
+    def _stream_skeleton(self, body: str, t: float, joints: np.ndarray, received: float) -> None:
+        if self._stopped:
+            self._refuse_stopped_imitation(body)
+            return
+        with self._lock:
+            self._skeletons.append((t, joints, received, self._epoch))
+            self._lock.notify()
+
+    def _refuse_stopped_imitation(self, body: str, **values) -> None:
+        with self._lock:
+            self._counts["refused_stopped"] += 1
+        self.get_logger().warning("emergency stop is active: imitation refused (call ~/reset)",
+                                  throttle_duration_sec=LOG_THROTTLE_S)
+        now = time.monotonic()
+        if self._stream is None or now - self._stream_status_at >= STREAM_STATUS_PERIOD_S:
+            self._stream_status_at = now
+            self._status("refused", "emergency stop is active: imitation refused (call ~/reset first)",
+                         source="imitation", body=body, **values)
+
+    def _restart_imitation(self, q: np.ndarray | None = None) -> None:
+        """Imitation starts a new timeline (another body, a stop, a refusal): chunks from the next skeleton; the
+        stream from `q` (default: where the robot was last commanded), skeletons not yet solved dropped."""
+        if self._imitation is not None:
+            self._imitation.reset()
+        if self._stream is not None:
+            if q is None:
+                base = self._last_base if self._last_base is not None else self._robot.reference_q[:BASE_NQ]
+                q = np.concatenate([base, self._last_command])
+            self._streaming = False
+            with self._lock:
+                self._skeletons.clear()
+                self._streamed.clear()
+                self._stream_reset = q
+                self._lock.notify()
 
     def _bad_skeleton(self, message: str) -> None:
         with self._lock:
@@ -346,6 +428,9 @@ class RetargeterNode(Node):
     # --- the worker ----------------------------------------------------------------------------------------
 
     def _work(self) -> None:
+        if self._stream is not None:
+            self._work_stream()
+            return
         while True:
             with self._lock:
                 self._lock.wait_for(lambda: self._waiting is not None or self._stopping)
@@ -368,14 +453,53 @@ class RetargeterNode(Node):
             with self._lock:
                 self._result = (outcome, received, epoch, elapsed, repaired, chunk)
 
+    def _work_stream(self) -> None:
+        """Streaming imitation: every skeleton queued, in order, through the StreamingRetargeter; the frames it
+        gives are queued for the executor (nothing is dropped: the stream's frames follow one another)."""
+        stream = self._stream
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._skeletons or self._stream_reset is not None or self._stopping)
+                if self._stopping:
+                    return
+                reset, self._stream_reset = self._stream_reset, None
+                skeletons = list(self._skeletons)
+                self._skeletons.clear()
+            if reset is not None:
+                stream.reset(reset)
+            for t, joints, received, epoch in skeletons:
+                start = time.perf_counter()
+                try:
+                    outcome = stream.add(t, joints)
+                    repaired = stream.last_repaired
+                except MotionLLMError as exc:
+                    outcome, repaired = exc, False
+                except Exception as exc:  # noqa: BLE001 - the worker must outlive any one skeleton
+                    if not self.context.ok():
+                        return
+                    outcome, repaired = MotionLLMError(f"{type(exc).__name__}: {exc}"), False
+                if outcome is None:  # calibrating, or no control frame due yet
+                    continue
+                with self._lock:
+                    if self._stream_reset is not None:  # a stop or a refusal meanwhile: these frames are void
+                        break
+                    self._streamed.append((outcome, received, epoch, time.perf_counter() - start, repaired, t))
+
     # --- the stream (executor thread, at the control rate) ----------------------------------------------
 
     def _tick(self) -> None:
         with self._lock:
             result, self._result = self._result, None
+            streamed, self._streamed = self._streamed, []
         if result is not None:
             self._start(*result)
+        for frames in streamed:
+            if not self._append_streamed(*frames):
+                break  # refused: the stream restarts from where the robot is; the rest continued the refused ones
         if self._playing is None or self._stopped:
+            if self._streaming and not self._stopped and time.monotonic() - self._appended_at < STARVED_S:
+                with self._lock:
+                    self._counts["starved_ticks"] += 1  # the robot holds: the next frames are late
             return
         plan, k = self._playing, self._next_point
         stamp = self.get_clock().now().to_msg()
@@ -384,10 +508,12 @@ class RetargeterNode(Node):
         self._odometry_pub.publish(odometry_msg(plan.base_poses[k], plan.base_twists[k], stamp, self._odom_frame,
                                                 self._robot.base_link))
         self._last_command = plan.positions[k]
+        self._last_base = plan.base_poses[k]
         self._next_point += 1
         if self._next_point >= len(plan):
             self._playing = None
-            self._status("finished", f"trajectory finished ({len(plan)} points, {plan.duration_s:.2f} s)")
+            if self._stream is None:  # a stream's plan ends every few ticks, until its next frames
+                self._status("finished", f"trajectory finished ({len(plan)} points, {plan.duration_s:.2f} s)")
 
     def _start(self, outcome, received: float, epoch: int, retarget_s: float, repaired: bool,
                chunk: ImitationChunk | None) -> None:
@@ -468,6 +594,67 @@ class RetargeterNode(Node):
                      latency_ms=round(latency_ms, 1), max_velocity_ratio=round(plan.check.max_velocity_ratio, 4),
                      **extra)
 
+    def _append_streamed(self, outcome, received: float, epoch: int, retarget_s: float, repaired: bool,
+                         newest: float) -> bool:
+        """Streaming: the stream's next control frames after the points still to be sent, checked and published;
+        False if refused (the stream then restarts from where the plan playing ends)."""
+        source = {"source": "imitation", "body": self._following}
+        if self._stopped or epoch != self._epoch:
+            return False  # solved before the stop: never played
+        playing, k = self._playing, self._next_point
+        pending = playing.positions[k:] if playing is not None else None
+        pending_base = playing.base_poses[k:] if playing is not None else None
+        try:
+            if isinstance(outcome, Exception):
+                raise TrajectoryRefused(f"cannot retarget the skeleton: {outcome}")
+            plan = append_trajectory(outcome, self._robot, self._last_command, pending, repaired,
+                                     check_feasibility=self._require_feasible, pending_base=pending_base,
+                                     catch_up_to=STREAM_PLAN_POINTS)
+        except TrajectoryRefused as exc:
+            self._refuse("refused_limits", f"streamed imitation refused: {exc}; restarting from the robot's "
+                         "pose", **source)
+            if pending is not None and len(pending):
+                self._restart_imitation(np.concatenate([pending_base[-1], pending[-1]]))
+            else:
+                self._restart_imitation()
+            return False
+        stamp = self.get_clock().now().to_msg()
+        self._trajectory_pub.publish(joint_trajectory_msg(plan.joint_names, plan.positions, plan.velocities,
+                                                          plan.rate, stamp, self._frame_id))
+        first = not self._streaming
+        self._streaming, self._appended_at = True, time.monotonic()
+        self._playing, self._next_point = plan, 0
+        # capture: the newest skeleton -> its frames published; lag: the body at the newest frame -> the robot
+        # there (the plan's last point), as for chunks
+        now_ns = time.time_ns()
+        capture_ms = (now_ns - self._stamp_ns(newest)) * 1e-6
+        lag_ms = (now_ns - self._stamp_ns(float(outcome.times[-1]))) * 1e-6 + plan.duration_s * 1e3
+        latency_ms = (time.monotonic() - received) * 1e3
+        with self._lock:
+            self._counts["trajectories_published"] += 1
+            self._counts["streamed_frames"] += len(outcome)
+            self._retarget_ms.append(retarget_s * 1e3)
+            self._latency_ms.append(latency_ms)
+            self._capture_ms.append(capture_ms)
+            self._lag_ms.append(lag_ms)
+        for note in outcome.adaptations:
+            self.get_logger().info(f"imitation of {self._following}: {note}", throttle_duration_sec=LOG_THROTTLE_S)
+        now = time.monotonic()
+        if first or outcome.adaptations or now - self._stream_status_at >= STREAM_STATUS_PERIOD_S:
+            self._stream_status_at = now
+            message = (f"streaming {self._following}: {len(outcome)} frame(s) after {plan.carried_frames} pending, "
+                       f"retargeted in {retarget_s * 1e3:.1f} ms; {plan.check.describe()}")
+            if first:
+                self.get_logger().info(message)
+            self._status("playing", message, points=len(plan), duration_s=round(plan.duration_s, 3),
+                         lead_in_points=0, retarget_ms=round(retarget_s * 1e3, 2), latency_ms=round(latency_ms, 1),
+                         max_velocity_ratio=round(plan.check.max_velocity_ratio, 4), source="imitation",
+                         mode="stream", body=self._following, carried_points=plan.carried_frames,
+                         backlog_ms=round(plan.carried_frames / self._rate * 1e3, 1),
+                         frame_time=self._stamp(float(outcome.times[-1])), capture_to_trajectory_ms=round(capture_ms, 1),
+                         robot_lag_ms=round(lag_ms, 1), adaptations=list(outcome.adaptations))
+        return True
+
     # --- emergency stop -----------------------------------------------------------------------------------
 
     def _on_emergency_stop(self, request, response):
@@ -490,6 +677,8 @@ class RetargeterNode(Node):
         self._stopped = True  # the next tick publishes nothing
         self._playing = None
         self._planned = None  # imitation starts again on time after the reset, not where it stopped
+        if self._stream is not None:
+            self._restart_imitation()  # from where the robot stopped, after the reset
         with self._lock:
             self._waiting = self._result = None
         self._epoch += 1  # motions received before the stop are never played, even after a reset
@@ -538,7 +727,8 @@ class RetargeterNode(Node):
                       "motion_to_trajectory_ms_p50": p50(self._latency_ms)}
             if self._imitate:
                 values.update(imitate=self._imitate, following=self._following or "",
-                              imitation_restarts=self._imitation.restarts,
+                              imitation_mode=self._mode,
+                              imitation_restarts=(self._stream or self._imitation).restarts,
                               capture_to_trajectory_ms_p50=p50(self._capture_ms), robot_lag_ms_p50=p50(self._lag_ms))
         return values
 
@@ -566,7 +756,8 @@ class RetargeterNode(Node):
         values = self._snapshot()
         received = (f"{values['motions_received']} motions received" if not self._imitate else
                     f"{values['skeletons_received']} skeletons received ({values['bad_skeletons']} bad), "
-                    f"{values['chunks']} chunks")
+                    + (f"{values['streamed_frames']} frames streamed" if self._stream is not None
+                       else f"{values['chunks']} chunks"))
         shutdown_logger(self).info(
             f"stopped: {received}, {values['trajectories_published']} "
             f"trajectories published, {values['refused_limits']} refused (limits), {values['refused_stopped']} "
