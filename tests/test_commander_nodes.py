@@ -25,6 +25,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from nav_msgs.msg import Odometry  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String  # noqa: E402
+from tf2_msgs.msg import TFMessage  # noqa: E402
 from action_msgs.msg import GoalStatus  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from test_msgs.action import NestedMessage  # noqa: E402
@@ -95,7 +96,7 @@ def retargeter(ros_process, ros_probe):
 
 OUTPUTS = {"robot/joint_trajectory": (JointTrajectory, RECEIVE_ALL), "robot/joint_states": (JointState, RECEIVE_ALL),
            "robot/odom": (Odometry, RECEIVE_ALL), "robot/status": (String, RECEIVE_ALL),
-           "/diagnostics": (DiagnosticArray, RECEIVE_ALL)}
+           "/diagnostics": (DiagnosticArray, RECEIVE_ALL), "/tf": (TFMessage, RECEIVE_ALL)}
 
 
 @pytest.mark.ros
@@ -143,6 +144,14 @@ def test_retargeter_publishes_a_real_motion_within_limits_and_streams_it(retarge
     speed = np.linalg.norm([[o.twist.twist.linear.x, o.twist.twist.linear.y, o.twist.twist.linear.z]
                             for o in odoms[:-1]], axis=1)
     np.testing.assert_allclose(speed, steps, atol=1e-6)
+    # ... and on /tf, odom -> pelvis, the same pose with the same stamp (tf2_msgs: our package in ros2_ws/src)
+    assert spin_until(ros_probe, lambda: len(received["/tf"]) >= lead + 40, 10), node.output()
+    transforms = [m.transforms[0] for m in received["/tf"][:lead + 40]]
+    assert all(len(m.transforms) == 1 for m in received["/tf"][:lead + 40])
+    assert {(t.header.frame_id, t.child_frame_id) for t in transforms} == {("odom", "pelvis")}
+    assert [stamp_s(t) for t in transforms] == [stamp_s(o) for o in odoms]
+    np.testing.assert_allclose([[t.transform.translation.x, t.transform.translation.y, t.transform.translation.z]
+                                for t in transforms], base)
 
     values = status_values(last_status(received["/diagnostics"], "retargeter: g1"))
     assert values["trajectories_published"] == "1" and values["refused_limits"] == "0", values

@@ -209,6 +209,19 @@ def odometry_msg(pose: np.ndarray, twist: np.ndarray, stamp: Time | None = None,
     return msg
 
 
+def transform_msg(odometry: Odometry):
+    """The pose of an Odometry as tf2_msgs/TFMessage (one transform: header.frame_id -> child_frame_id), for /tf."""
+    from geometry_msgs.msg import TransformStamped
+    from tf2_msgs.msg import TFMessage
+
+    transform = TransformStamped(header=odometry.header, child_frame_id=odometry.child_frame_id)
+    p, q = odometry.pose.pose.position, odometry.pose.pose.orientation
+    t = transform.transform
+    t.translation.x, t.translation.y, t.translation.z = p.x, p.y, p.z
+    t.rotation = q
+    return TFMessage(transforms=[transform])
+
+
 def trajectory_to_arrays(msg: JointTrajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """JointTrajectory -> (times (N,), positions (N, J), velocities (N, J)); velocities are zero where absent."""
     joints = len(msg.joint_names)

@@ -24,6 +24,8 @@ Publishes
                                                      (the retargeted motion's root: the robot's world frame
                                                      `odom_frame`, Z up, child frame the URDF's root link;
                                                      twist in that link's frame), for whole-body controllers
+  /tf                    tf2_msgs/TFMessage          the same pose as a transform odom_frame -> root link
+                                                     (publish_tf, default true)
   robot/status           std_msgs/String             JSON per event: {"state": playing|finished|refused|
                                                      bad_input|stopped|reset, "message", "robot", ...};
                                                      "playing" says "source": clip or imitation, and for
@@ -48,6 +50,7 @@ Parameters (read at start-up)
                         robot should not replay an old command when its node restarts)
   frame_id              header frame of the trajectories and joint states (default "")
   odom_frame            header frame of robot/odom: the world the base moves in (default "odom")
+  publish_tf            also publish the base's pose on /tf (default true)
   diagnostics_period    seconds between /diagnostics messages
   imitate               "" (default): whole motions from motion/clip. A body id ("b1"): imitate that body live.
                         "auto": imitate the first body on /humans/bodies/tracked, and the next when it is lost
@@ -133,7 +136,7 @@ from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTraject
 from motionllm.retargeting.robot import BASE_NQ
 from motionllm_ros.conversions import (CLIP_QOS, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC, joint_state_msg,
                                        joint_trajectory_msg, make_header, multiarray_to_motion, odometry_msg,
-                                       pose_array_to_joints)
+                                       pose_array_to_joints, transform_msg)
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, ERROR, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
 
@@ -141,6 +144,8 @@ CLIP_TOPIC = "motion/clip"
 TRAJECTORY_TOPIC = "robot/joint_trajectory"
 JOINT_STATES_TOPIC = "robot/joint_states"
 ODOMETRY_TOPIC = "robot/odom"
+TF_TOPIC = "/tf"
+TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)  # as tf2_ros's TransformBroadcaster
 STATUS_TOPIC = "robot/status"
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 VOLATILE_CLIP_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
@@ -187,6 +192,11 @@ class RetargeterNode(Node):
         self._trajectory_pub = self.create_publisher(JointTrajectory, TRAJECTORY_TOPIC, OUTPUT_QOS)
         self._joint_state_pub = self.create_publisher(JointState, JOINT_STATES_TOPIC, OUTPUT_QOS)
         self._odometry_pub = self.create_publisher(Odometry, ODOMETRY_TOPIC, OUTPUT_QOS)
+        self._tf_pub = None
+        if value("publish_tf"):
+            from tf2_msgs.msg import TFMessage  # our tf2_msgs package (ros2_ws/src) where ROS 2's is not installed
+
+            self._tf_pub = self.create_publisher(TFMessage, TF_TOPIC, TF_QOS)
         self._status_pub = self.create_publisher(String, STATUS_TOPIC, OUTPUT_QOS)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
 
@@ -275,6 +285,8 @@ class RetargeterNode(Node):
         parameter("frame_id", "", ParameterType.PARAMETER_STRING, "Header frame of trajectories and joint states")
         parameter("odom_frame", "odom", ParameterType.PARAMETER_STRING,
                   "Header frame of robot/odom: the world frame the floating base moves in")
+        parameter("publish_tf", True, ParameterType.PARAMETER_BOOL,
+                  "Also publish the floating base on /tf (odom_frame -> the URDF's root link) with each point")
         parameter("diagnostics_period", 1.0, ParameterType.PARAMETER_DOUBLE, "Seconds between /diagnostics messages",
                   floating_point_range=[FloatingPointRange(from_value=0.05, to_value=60.0)])
         parameter("imitate", "", ParameterType.PARAMETER_STRING,
@@ -505,8 +517,10 @@ class RetargeterNode(Node):
         stamp = self.get_clock().now().to_msg()
         self._joint_state_pub.publish(joint_state_msg(plan.joint_names, plan.positions[k], plan.velocities[k],
                                                       stamp, self._frame_id))
-        self._odometry_pub.publish(odometry_msg(plan.base_poses[k], plan.base_twists[k], stamp, self._odom_frame,
-                                                self._robot.base_link))
+        odometry = odometry_msg(plan.base_poses[k], plan.base_twists[k], stamp, self._odom_frame, self._robot.base_link)
+        self._odometry_pub.publish(odometry)
+        if self._tf_pub is not None:
+            self._tf_pub.publish(transform_msg(odometry))
         self._last_command = plan.positions[k]
         self._last_base = plan.base_poses[k]
         self._next_point += 1
