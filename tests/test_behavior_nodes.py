@@ -24,7 +24,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from geometry_msgs.msg import PoseArray  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
-from test_msgs.srv import BasicTypes  # noqa: E402
+from motionllm_interfaces.srv import AskAboutMotion  # noqa: E402
 
 from motionllm_ros.conversions import joints_to_pose_array  # noqa: E402
 from motionllm_ros.diagnostics import status_values  # noqa: E402
@@ -64,10 +64,10 @@ def probe(ros_env, monkeypatch, request):
     return request.getfixturevalue("ros_probe")
 
 
-def ask(probe, question: str, seconds: float = 0.0, body: int = 0, timeout: float = 30.0):
-    client = probe.node.create_client(BasicTypes, "/behavior_describer/ask")
+def ask(probe, question: str, seconds: float = 0.0, body: str = "", timeout: float = 30.0):
+    client = probe.node.create_client(AskAboutMotion, "/behavior_describer/ask")
     assert client.wait_for_service(timeout_sec=15), "the ask service did not appear"
-    request = BasicTypes.Request(string_value=question, float64_value=seconds, uint32_value=body)
+    request = AskAboutMotion.Request(question=question, seconds=seconds, body_id=body)
     future = client.call_async(request)
     probe.executor.spin_until_future_complete(future, timeout_sec=timeout)
     assert future.done(), f"no answer to {question!r} within {timeout} s"
@@ -124,12 +124,12 @@ def test_video_to_descriptions_and_answers_through_three_nodes(ros_process, prob
     assert ends == sorted(ends) and len(set(ends)) == len(ends), report  # one record per window, in order
 
     answer = ask(probe, "what is the person doing?", seconds=2.0)
-    assert answer.bool_value and answer.string_value.strip(), answer
-    assert answer.uint32_value == 1 and answer.float64_value == pytest.approx(2.0, abs=0.1)
-    assert 0 < answer.float32_value <= 1
-    assert answer.int64_value in {stamp_ns(m) for m in received["/humans/bodies/b1/skeleton3d"]}
-    refused = ask(probe, "and body 7?", body=7)
-    assert not refused.bool_value and "b7 is not tracked" in refused.string_value
+    assert answer.answered and answer.answer.strip(), answer
+    assert answer.body_id == "b1" and answer.seconds == pytest.approx(2.0, abs=0.1)
+    assert 0 < answer.confidence <= 1
+    assert answer.stamp.sec * 1_000_000_000 + answer.stamp.nanosec in {stamp_ns(m) for m in received["/humans/bodies/b1/skeleton3d"]}
+    refused = ask(probe, "and body 7?", body="b7")
+    assert not refused.answered and "b7 is not tracked" in refused.answer
 
     assert spin_until(probe, lambda: (s := describer_status(received["/diagnostics"])) is not None
                       and int(status_values(s)["questions"]) == 2, 5)
@@ -194,8 +194,8 @@ def test_nan_and_malformed_skeletons_keep_the_describer_alive(ros_process, probe
 
     publish(range(21, 41))
     answer = ask(probe, "how long?", seconds=1.0)
-    assert answer.bool_value and answer.string_value == "21 frames: how long?" and answer.uint32_value == 1
-    assert answer.int64_value == stamp_of(40) and answer.float64_value == pytest.approx(1.0)
+    assert answer.answered and answer.answer == "21 frames: how long?" and answer.body_id == "b1"
+    assert answer.stamp.sec * 1_000_000_000 + answer.stamp.nanosec == stamp_of(40) and answer.seconds == pytest.approx(1.0)
 
     def counted() -> bool:
         status = describer_status(received["/diagnostics"])
@@ -209,7 +209,7 @@ def test_nan_and_malformed_skeletons_keep_the_describer_alive(ros_process, probe
 
     tracked.publish(String(data=json.dumps({"header": {}, "ids": []})))  # b1 is gone
     assert describer.wait_for_output(r"body b1 is gone", timeout=5), describer.output()
-    assert not ask(probe, "anyone?").bool_value
+    assert not ask(probe, "anyone?").answered
     assert describer.stop() == 0
 
 

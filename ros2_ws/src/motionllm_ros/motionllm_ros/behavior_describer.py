@@ -14,12 +14,10 @@ Publishes
                                        skeleton the window ended on
   /diagnostics                         diagnostic_msgs/DiagnosticArray  "behavior_describer: descriptions"
 Service
-  ~/ask    test_msgs/srv/BasicTypes    request: string_value = question, float64_value = seconds of motion to ask
-                                       about (0: `question_seconds`), uint32_value = body number (1 for b1; 0:
-                                       the body seen most recently). response: bool_value = answered,
-                                       string_value = the answer or why not, uint32_value = body number,
-                                       float64_value = seconds of motion used, float32_value = confidence,
-                                       int64_value = capture stamp (ns) of the last skeleton used
+  ~/ask    motionllm_interfaces/srv/AskAboutMotion  request: question, seconds of motion to ask about (0:
+                                       `question_seconds`), body_id ("" : the body seen most recently). response:
+                                       answered, answer (or why not), body_id, seconds of motion used,
+                                       confidence, stamp = capture time of the last skeleton used
 Parameters (read at start-up)
   captioner          "llm" (the motion LLM) or "package.module:Name" of a plug-in with caption(joints) and
                      ask(joints, question)
@@ -62,7 +60,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from std_msgs.msg import String
-from test_msgs.srv import BasicTypes
+from motionllm_interfaces.srv import AskAboutMotion
 
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.perception import behavior
@@ -79,15 +77,6 @@ STATS_WINDOW = 100
 STALE_BODY_S = 5.0  # wall-clock seconds without a skeleton or a tracked list naming the body: forget it
 LOG_THROTTLE_S = 5.0
 WORKER_TICK_S = 0.05
-_BODY_NUMBER = re.compile(r"b(\d+)$")
-
-
-def body_number(body_id: str) -> int:
-    """'b12' -> 12 (the number the service uses); 0 for ids of another form."""
-    match = _BODY_NUMBER.match(body_id)
-    return int(match.group(1)) if match else 0
-
-
 def stamp_dict(ns: int) -> dict:
     return {"sec": ns // 1_000_000_000, "nanosec": ns % 1_000_000_000}
 
@@ -153,7 +142,7 @@ class BehaviorDescriberNode(Node):
         self._worker = threading.Thread(target=self._work, name="behavior_describer_worker", daemon=True)
         self._worker.start()
         self.create_subscription(String, f"{BODIES}/tracked", self._on_tracked, QOS)
-        self.create_service(BasicTypes, "~/ask", self._on_ask)
+        self.create_service(AskAboutMotion, "~/ask", self._on_ask)
         self.create_timer(value("diagnostics_period"), self._publish_diagnostics)
         self.get_logger().info(
             f"ready: captioner {spec}, {value('window_seconds'):g} s windows every {value('caption_period'):g} s; "
@@ -206,7 +195,7 @@ class BehaviorDescriberNode(Node):
             self._remove_body(body_id)
 
     def _add_body(self, body_id: str) -> None:
-        if not _BODY_NUMBER.match(body_id) and not re.match(r"[A-Za-z][A-Za-z0-9_]*$", body_id):
+        if not re.match(r"[A-Za-z][A-Za-z0-9_]*$", body_id):  # a ROS name token (b1, ROS4HRI's random ids)
             self._bad_input(f"body id {body_id!r} is not a valid ROS name")
             return
         sub = self.create_subscription(PoseArray, f"{BODIES}/{body_id}/skeleton3d",
@@ -254,20 +243,20 @@ class BehaviorDescriberNode(Node):
     # --- questions --------------------------------------------------------------------------------------
 
     async def _on_ask(self, request, response):
-        number = request.uint32_value
-        question = Question(request.string_value, request.float64_value if request.float64_value > 0 else None,
-                            f"b{number}" if number else None, Future(executor=self.executor))
+        question = Question(request.question, request.seconds if request.seconds > 0 else None,
+                            request.body_id.strip() or None, Future(executor=self.executor))
         with self._lock:
             self._counters.questions += 1
             self._questions.append(question)
             self._lock.notify()
         ok, text, answer = await question.future
-        response.bool_value, response.string_value = ok, text
+        response.answered, response.answer = ok, text
         if answer is not None:
-            response.uint32_value = body_number(answer.person)
-            response.float64_value = answer.seconds
-            response.float32_value = float(answer.confidence)
-            response.int64_value = self._stamp_ns(answer.end)
+            response.body_id = answer.person
+            response.seconds = float(answer.seconds)
+            response.confidence = float(answer.confidence)
+            stamp_ns = self._stamp_ns(answer.end)
+            response.stamp.sec, response.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
         return response
 
     def _answer(self, question: Question) -> None:
