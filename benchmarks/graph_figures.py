@@ -28,6 +28,13 @@ def stamp_ns(stamp: dict) -> int:
     return stamp["sec"] * 1_000_000_000 + stamp["nanosec"]
 
 
+def age_ms(header) -> float:
+    """Milliseconds from a message header's stamp (on this machine's clock) to now."""
+    import time
+
+    return (time.time_ns() - (header.stamp.sec * 1_000_000_000 + header.stamp.nanosec)) * 1e-6
+
+
 def percentiles(values: list[float], unit: str = "ms", decimals: int = 0) -> str:
     if not values:
         return "n/a"

@@ -29,8 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from graph_figures import REPO, WARMUP_S, DiagnosticsLog, add_video_arguments, percentiles, stamp_ns
+from graph_figures import REPO, WARMUP_S, DiagnosticsLog, add_video_arguments, age_ms, percentiles
 
 START_TIMEOUT_S = 150.0
 
@@ -66,6 +65,7 @@ def main() -> int:
 
     import rclpy
     from sensor_msgs.msg import JointState
+    from hri_msgs.msg import IdsList
     from std_msgs.msg import Bool, String
 
     from motionllm_ros.conversions import EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC
@@ -89,15 +89,15 @@ def main() -> int:
             lag_ms.append(status["robot_lag_ms"])
             backlog_ms.append(status["backlog_ms"])
 
-    def on_tracked(msg: String) -> None:
+    def on_tracked(msg: IdsList) -> None:
         if state["measuring"]:
-            camera_ms.append((time.time_ns() - stamp_ns(json.loads(msg.data)["header"]["stamp"])) * 1e-6)
+            camera_ms.append(age_ms(msg.header))
 
     def on_joint_state(msg: JointState) -> None:
         state["last_joint_state_ns"] = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
 
     node.create_subscription(String, "robot/status", on_status, 100)
-    node.create_subscription(String, "/humans/bodies/tracked", on_tracked, 100)
+    node.create_subscription(IdsList, "/humans/bodies/tracked", on_tracked, 100)
     node.create_subscription(JointState, "robot/joint_states", on_joint_state, 100)
     stop_pub = node.create_publisher(Bool, EMERGENCY_STOP_TOPIC, EMERGENCY_STOP_QOS)
     diagnostics = DiagnosticsLog(node)

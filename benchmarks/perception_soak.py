@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from graph_figures import WARMUP_S, DiagnosticsLog, add_video_arguments, percentiles, stamp_ns
+from graph_figures import WARMUP_S, DiagnosticsLog, add_video_arguments, age_ms, percentiles, stamp_ns
 
 START_TIMEOUT_S = 120.0
 
@@ -64,6 +64,7 @@ def main() -> int:
                           stderr=subprocess.STDOUT, start_new_session=True)
 
     import rclpy
+    from hri_msgs.msg import IdsList
     from std_msgs.msg import String
 
     rclpy.init()
@@ -75,9 +76,9 @@ def main() -> int:
     diagnostics = DiagnosticsLog(node)
     first_description = {"seen": False}
 
-    def on_tracked(msg: String) -> None:
+    def on_tracked(msg: IdsList) -> None:
         if measuring["on"]:
-            skeleton_ms.append((time.time_ns() - stamp_ns(json.loads(msg.data)["header"]["stamp"])) * 1e-6)
+            skeleton_ms.append(age_ms(msg.header))
 
     def on_description(msg: String) -> None:
         first_description["seen"] = True
@@ -86,7 +87,7 @@ def main() -> int:
             description_ms.append((time.time_ns() - stamp_ns(record["end"])) * 1e-6)
             caption_ms.append(record["caption_ms"])
 
-    node.create_subscription(String, "/humans/bodies/tracked", on_tracked, 100)
+    node.create_subscription(IdsList, "/humans/bodies/tracked", on_tracked, 100)
     node.create_subscription(String, "/humans/bodies/descriptions", on_description, 100)
 
     def spin(seconds: float) -> None:

@@ -16,7 +16,6 @@ Runs on its own ROS domain (LOCALHOST discovery), so it does not disturb other R
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 
 import psutil
-from graph_figures import WARMUP_S, DiagnosticsLog, add_video_arguments, percentiles, stamp_ns
+from graph_figures import WARMUP_S, DiagnosticsLog, add_video_arguments, age_ms, percentiles
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,7 +52,7 @@ def main() -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
     import rclpy
-    from std_msgs.msg import String
+    from hri_msgs.msg import IdsList
     from visualization_msgs.msg import Marker, MarkerArray
 
     rclpy.init()
@@ -63,16 +62,16 @@ def main() -> int:
     counts = {"tracked": 0, "skeletons": 0}
     diagnostics = DiagnosticsLog(node)
 
-    def on_tracked(msg: String) -> None:
+    def on_tracked(msg: IdsList) -> None:
         if measuring["on"]:
-            latencies_ms.append((time.time_ns() - stamp_ns(json.loads(msg.data)["header"]["stamp"])) * 1e-6)
+            latencies_ms.append(age_ms(msg.header))
             counts["tracked"] += 1
 
     def on_markers(msg: MarkerArray) -> None:
         if measuring["on"]:
             counts["skeletons"] += sum(m.action == Marker.ADD and m.id == 0 for m in msg.markers)
 
-    node.create_subscription(String, "/humans/bodies/tracked", on_tracked, 100)
+    node.create_subscription(IdsList, "/humans/bodies/tracked", on_tracked, 100)
     node.create_subscription(MarkerArray, "/humans/bodies/markers", on_markers, 100)
 
     pose = start_node("motionllm_ros.pose_estimator", {}, env, logs / "pose_estimator.log")

@@ -24,6 +24,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from geometry_msgs.msg import PoseArray  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
+from hri_msgs.msg import IdsList  # noqa: E402
 from motionllm_interfaces.srv import AskAboutMotion  # noqa: E402
 
 from motionllm_ros.conversions import joints_to_pose_array  # noqa: E402
@@ -158,12 +159,11 @@ def test_nan_and_malformed_skeletons_keep_the_describer_alive(ros_process, probe
     assert describer.wait_for_output(r"ready: captioner", timeout=30), describer.output()
     received = collect(probe, {"/humans/bodies/descriptions": (String, RECEIVE_ALL),
                                "/diagnostics": (DiagnosticArray, RECEIVE_ALL)})
-    tracked = probe.node.create_publisher(String, "/humans/bodies/tracked", 10)
+    tracked = probe.node.create_publisher(IdsList, "/humans/bodies/tracked", 10)
     skeletons = probe.node.create_publisher(PoseArray, "/humans/bodies/b1/skeleton3d", 100)
-    ids = String(data=json.dumps({"header": {"stamp": {"sec": 0, "nanosec": 0}, "frame_id": ""}, "ids": ["b1"]}))
     assert spin_until(probe, lambda: tracked.get_subscription_count() > 0, 15), describer.output()
-    tracked.publish(String(data="not json"))
-    tracked.publish(ids)
+    tracked.publish(IdsList(ids=["b-1"]))  # not a ROS name: refused, counted as bad input
+    tracked.publish(IdsList(ids=["b1"]))
     assert spin_until(probe, lambda: skeletons.get_subscription_count() > 0, 15), describer.output()
     probe.spin_for(0.3)
 
@@ -181,7 +181,7 @@ def test_nan_and_malformed_skeletons_keep_the_describer_alive(ros_process, probe
                 short = skeleton_msg(joints, stamp_of(k) + 1)
                 short.poses = short.poses[:21]
                 skeletons.publish(short)
-            tracked.publish(ids)
+            tracked.publish(IdsList(ids=["b1"]))
             probe.spin_for(0.02)
 
     publish(range(21))  # 1 s (first_after), two of them NaN
@@ -207,7 +207,7 @@ def test_nan_and_malformed_skeletons_keep_the_describer_alive(ros_process, probe
     assert describer.alive() and probe.wait_for_node("behavior_describer", timeout=5)
     assert "skipped:" in describer.output() and "Traceback" not in describer.output()
 
-    tracked.publish(String(data=json.dumps({"header": {}, "ids": []})))  # b1 is gone
+    tracked.publish(IdsList(ids=[]))  # b1 is gone
     assert describer.wait_for_output(r"body b1 is gone", timeout=5), describer.output()
     assert not ask(probe, "anyone?").answered
     assert describer.stop() == 0

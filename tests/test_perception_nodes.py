@@ -8,7 +8,6 @@ user's plug-in.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from geometry_msgs.msg import PolygonStamped, PoseArray  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
-from std_msgs.msg import String  # noqa: E402
+from hri_msgs.msg import IdsList  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from motionllm.motion.skeleton import JOINT_INDEX, bone_lengths  # noqa: E402
@@ -111,7 +110,7 @@ def test_video_to_skeletons_through_both_nodes(ros_process, probe, video_path):
         "camera/image_raw": (Image, RECEIVE_ALL),
         "/humans/bodies/b1/skeleton3d": (PoseArray, RECEIVE_ALL),
         "/humans/bodies/b1/keypoints2d": (PolygonStamped, RECEIVE_ALL),
-        "/humans/bodies/tracked": (String, RECEIVE_ALL),
+        "/humans/bodies/tracked": (IdsList, RECEIVE_ALL),
         "/humans/bodies/markers": (MarkerArray, RECEIVE_ALL),
         "/diagnostics": (DiagnosticArray, RECEIVE_ALL),
     })
@@ -152,9 +151,8 @@ def test_video_to_skeletons_through_both_nodes(ros_process, probe, video_path):
     visible = points[..., 2] > 0.5
     assert (points[visible][:, 0] < 360).all() and (points[visible][:, 1] < 640).all() and (points[..., :2] > -50).all()
 
-    ids = [json.loads(m.data) for m in tracked]
-    assert {tuple(t["ids"]) for t in ids} == {("b1",)}
-    assert {(t["header"]["stamp"]["sec"] * 1_000_000_000 + t["header"]["stamp"]["nanosec"]) for t in ids} <= image_stamps
+    assert {tuple(t.ids) for t in tracked} == {("b1",)}  # hri_msgs/IdsList, REP-155
+    assert {stamp_ns(t) for t in tracked} <= image_stamps
     markers = received["/humans/bodies/markers"]
     assert markers and {mk.ns for m in markers for mk in m.markers} == {"b1"}
     assert float(values["latency_ms_p50"]) > 0

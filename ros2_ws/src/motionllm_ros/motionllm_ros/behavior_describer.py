@@ -1,8 +1,8 @@
 """behavior_describer: tracked skeletons -> what each person is doing, in words, from the motion LLM.
 
 Subscribes (REP-155 names, as pose_estimator publishes them)
-  /humans/bodies/tracked               std_msgs/String  JSON {"header", "ids"}: a body's skeleton subscription is
-                                       made when its id appears and removed when it is gone
+  /humans/bodies/tracked               hri_msgs/IdsList  a body's skeleton subscription is made when its id
+                                       appears and removed when it is gone
   /humans/bodies/<id>/skeleton3d       geometry_msgs/PoseArray  22 SMPL joints, Y up; header.stamp = capture time
 Publishes
   /humans/bodies/<id>/description      std_msgs/String  the caption alone (String has no header: the stamp and
@@ -60,6 +60,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from std_msgs.msg import String
+from hri_msgs.msg import IdsList
 from motionllm_interfaces.srv import AskAboutMotion
 
 from motionllm.errors import MotionFormatError, MotionLLMError
@@ -141,7 +142,7 @@ class BehaviorDescriberNode(Node):
         self._stopping = False
         self._worker = threading.Thread(target=self._work, name="behavior_describer_worker", daemon=True)
         self._worker.start()
-        self.create_subscription(String, f"{BODIES}/tracked", self._on_tracked, QOS)
+        self.create_subscription(IdsList, f"{BODIES}/tracked", self._on_tracked, QOS)
         self.create_service(AskAboutMotion, "~/ask", self._on_ask)
         self.create_timer(value("diagnostics_period"), self._publish_diagnostics)
         self.get_logger().info(
@@ -179,17 +180,14 @@ class BehaviorDescriberNode(Node):
 
     # --- skeletons in ---------------------------------------------------------------------------------
 
-    def _on_tracked(self, msg: String) -> None:
-        try:
-            ids = [str(i) for i in json.loads(msg.data)["ids"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            self._bad_input(f"unreadable tracked list: {type(exc).__name__}: {exc}")
-            return
+    def _on_tracked(self, msg: IdsList) -> None:
+        ids = list(msg.ids)
         now = time.monotonic()
         for body_id in ids:
             if body_id not in self._bodies:
-                self._add_body(body_id)
-            self._bodies[body_id]["seen"] = now
+                self._add_body(body_id)  # refuses (and counts) an id that is not a ROS name
+            if body_id in self._bodies:
+                self._bodies[body_id]["seen"] = now
         for body_id in [b for b, entry in self._bodies.items()
                         if b not in ids or now - entry["seen"] > STALE_BODY_S]:
             self._remove_body(body_id)

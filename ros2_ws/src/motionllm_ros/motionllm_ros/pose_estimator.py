@@ -3,9 +3,8 @@
 Subscribes
   camera/image_raw  sensor_msgs/Image  rgb8, bgr8 or mono8; keep last 1, reliable (or best effort: `image_qos`)
 Publishes (every message's header.stamp is the stamp of the image it came from)
-  /humans/bodies/tracked             std_msgs/String  JSON {"header": {"stamp": {"sec", "nanosec"},
-                                     "frame_id"}, "ids": ["b1", ...]}: the fields of hri_msgs/IdsList
-                                     (not available here), once per processed frame
+  /humans/bodies/tracked             hri_msgs/IdsList  the ids of the bodies tracked ("b1", ...), once per
+                                     processed frame (our hri_msgs package: ROS4HRI's layout)
   /humans/bodies/<id>/skeleton3d     geometry_msgs/PoseArray  22 SMPL joints, T2M order, metres, in the
                                      camera's world frame (motionllm.perception.root): origin on the floor
                                      below the camera, Y up, Z horizontal towards the camera, X to the
@@ -55,7 +54,6 @@ Run: `ros2 run motionllm_ros pose_estimator --ros-args --params-file launch/pose
 from __future__ import annotations
 
 import inspect
-import json
 import sys
 import threading
 import time
@@ -68,7 +66,8 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
-from std_msgs.msg import Header, String
+from hri_msgs.msg import IdsList
+from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from motionllm.errors import MotionFormatError, MotionLLMError
@@ -121,11 +120,8 @@ def keypoints_message(body: TrackedBody, header: Header) -> PolygonStamped:
     return msg
 
 
-def tracked_message(ids: list[str], header: Header) -> String:
-    return String(data=json.dumps({
-        "header": {"stamp": {"sec": header.stamp.sec, "nanosec": header.stamp.nanosec},
-                   "frame_id": header.frame_id},
-        "ids": ids}))
+def tracked_message(ids: list[str], header: Header) -> IdsList:
+    return IdsList(header=header, ids=list(ids))
 
 
 def delete_markers(ns: str, header: Header) -> list[Marker]:
@@ -173,7 +169,7 @@ class PoseEstimatorNode(Node):
         self._stage = PoseStage(estimator, Tracker(value("track_timeout"), value("max_jump")), smoother, root)
         self._frame_id = value("frame_id") or (WORLD_FRAME_ID if root is not None else BODY_FRAME_ID)
 
-        self._tracked_pub = self.create_publisher(String, f"{BODIES}/tracked", OUTPUT_DEPTH)
+        self._tracked_pub = self.create_publisher(IdsList, f"{BODIES}/tracked", OUTPUT_DEPTH)
         self._markers_pub = self.create_publisher(MarkerArray, f"{BODIES}/markers", OUTPUT_DEPTH)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_DEPTH)
         self._body_pubs: dict[int, tuple] = {}  # track id -> (skeleton3d, keypoints2d) publishers

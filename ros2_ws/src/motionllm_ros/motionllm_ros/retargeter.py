@@ -9,7 +9,7 @@ Subscribes
   /humans/bodies/<id>/skeleton3d  geometry_msgs/PoseArray  imitation: the followed body's skeletons (22 SMPL
                                                      joints, Y up, header.stamp = capture time), as
                                                      pose_estimator publishes them
-  /humans/bodies/tracked std_msgs/String             imitation with imitate:=auto: JSON {"ids": [...]}; the
+  /humans/bodies/tracked hri_msgs/IdsList            imitation with imitate:=auto: the tracked ids; the
                                                      first body named is followed until it is no longer named
 Publishes
   robot/joint_trajectory trajectory_msgs/JointTrajectory  one per accepted motion: the robot's actuated
@@ -114,6 +114,7 @@ from collections import deque
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseArray
+from hri_msgs.msg import IdsList
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
@@ -246,7 +247,7 @@ class RetargeterNode(Node):
             self.create_subscription(Float32MultiArray, CLIP_TOPIC, self._on_clip, clip_qos)
             source = f"motions from {CLIP_TOPIC}"
         elif self._imitate == IMITATE_AUTO:
-            self.create_subscription(String, TRACKED_TOPIC, self._on_tracked, OUTPUT_QOS)
+            self.create_subscription(IdsList, TRACKED_TOPIC, self._on_tracked, OUTPUT_QOS)
             source = f"imitating the first body on {TRACKED_TOPIC}"
         else:
             self._follow(self._imitate)
@@ -333,12 +334,8 @@ class RetargeterNode(Node):
 
     # --- imitation: skeletons in (executor thread), due chunks to the worker --------------------------------
 
-    def _on_tracked(self, msg: String) -> None:
-        try:
-            ids = [str(i) for i in json.loads(msg.data)["ids"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            self._bad_skeleton(f"unreadable tracked list: {type(exc).__name__}: {exc}")
-            return
+    def _on_tracked(self, msg: IdsList) -> None:
+        ids = list(msg.ids)
         if self._following not in ids:
             self._follow(next((i for i in ids if BODY_ID.match(i)), None))
 
