@@ -23,11 +23,6 @@ def add_video_arguments(p: argparse.ArgumentParser, seconds: float, first_domain
                    help=f"ROS domain id (default: {first_domain}..{first_domain + 29})")
 
 
-def stamp_ns(stamp: dict) -> int:
-    """A JSON header stamp ({"sec", "nanosec"}) in nanoseconds."""
-    return stamp["sec"] * 1_000_000_000 + stamp["nanosec"]
-
-
 def age_ms(header) -> float:
     """Milliseconds from a message header's stamp (on this machine's clock) to now."""
     import time

@@ -8,7 +8,7 @@ reports over `--seconds` after the first description and a short warm-up:
 - camera-to-skeleton latency p50/p95: receive time here (a third process) minus the capture stamp that
   /humans/bodies/tracked carries;
 - window-end-to-description latency p50/p95: receive time here minus the capture stamp of the skeleton the
-  captioned window ended on (the JSON description's "end"); every caption is published for this
+  captioned window ended on (the BehaviorDescription's end); every caption is published for this
   (republish_period 0.01 s), not only changed ones. Also the captioning time alone;
 - CPU (% of one core) and resident memory of each node, sampled every `--sample` seconds, printed as a
   table over time, and memory growth from the first to the last sample.
@@ -19,7 +19,6 @@ reports over `--seconds` after the first description and a short warm-up:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from graph_figures import WARMUP_S, DiagnosticsLog, add_video_arguments, age_ms, percentiles, stamp_ns
+from graph_figures import WARMUP_S, DiagnosticsLog, add_video_arguments, age_ms, percentiles
 
 START_TIMEOUT_S = 120.0
 
@@ -65,7 +64,7 @@ def main() -> int:
 
     import rclpy
     from hri_msgs.msg import IdsList
-    from std_msgs.msg import String
+    from motionllm_interfaces.msg import BehaviorDescription
 
     rclpy.init()
     node = rclpy.create_node("perception_soak_benchmark")
@@ -80,15 +79,14 @@ def main() -> int:
         if measuring["on"]:
             skeleton_ms.append(age_ms(msg.header))
 
-    def on_description(msg: String) -> None:
+    def on_description(msg: BehaviorDescription) -> None:
         first_description["seen"] = True
         if measuring["on"]:
-            record = json.loads(msg.data)
-            description_ms.append((time.time_ns() - stamp_ns(record["end"])) * 1e-6)
-            caption_ms.append(record["caption_ms"])
+            description_ms.append(age_ms(msg.header))  # header.stamp = the window's end
+            caption_ms.append(msg.caption_ms)
 
     node.create_subscription(IdsList, "/humans/bodies/tracked", on_tracked, 100)
-    node.create_subscription(String, "/humans/bodies/descriptions", on_description, 100)
+    node.create_subscription(BehaviorDescription, "/humans/bodies/descriptions", on_description, 100)
 
     def spin(seconds: float) -> None:
         deadline = time.monotonic() + seconds

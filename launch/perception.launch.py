@@ -5,7 +5,7 @@
     ros2 launch launch/perception.launch.py source:=webcam:0         # a webcam ("webcam:N" or /dev/videoN)
 
 Images on camera/image_raw become skeletons under /humans/bodies/ (REP-155) and descriptions on
-/humans/bodies/<id>/description and /humans/bodies/descriptions (JSON); questions go to the
+/humans/bodies/<id>/description and /humans/bodies/descriptions (motionllm_interfaces/msg/BehaviorDescription); questions go to the
 /behavior_describer/ask service (docs/perception.md). Each node keeps ROS traffic on this machine by itself
 (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) and selects Fast DDS's LARGE_DATA transports
 (motionllm_ros.environment). Needs the ros2 launch tools (launch, launch_ros) and the motionllm_ros package

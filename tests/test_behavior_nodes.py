@@ -7,7 +7,6 @@ are still being trained): only that it says something, about the right body, wit
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -25,6 +24,7 @@ from geometry_msgs.msg import PoseArray  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
 from hri_msgs.msg import IdsList  # noqa: E402
+from motionllm_interfaces.msg import BehaviorDescription  # noqa: E402
 from motionllm_interfaces.srv import AskAboutMotion  # noqa: E402
 
 from motionllm_ros.conversions import joints_to_pose_array  # noqa: E402
@@ -81,8 +81,9 @@ def describer_status(diagnostics: list[DiagnosticArray]) -> DiagnosticStatus | N
     return statuses[-1] if statuses else None
 
 
-def ns_of(stamp: dict) -> int:
-    return stamp["sec"] * 1_000_000_000 + stamp["nanosec"]
+def ns_of(stamp) -> int:
+    """A builtin_interfaces/Time in nanoseconds."""
+    return stamp.sec * 1_000_000_000 + stamp.nanosec
 
 
 # --- the real video through the three nodes ----------------------------------------------------------------
@@ -101,27 +102,27 @@ def test_video_to_descriptions_and_answers_through_three_nodes(ros_process, prob
     received = collect(probe, {
         "/humans/bodies/b1/skeleton3d": (PoseArray, RECEIVE_ALL),
         "/humans/bodies/b1/description": (String, RECEIVE_ALL),
-        "/humans/bodies/descriptions": (String, RECEIVE_ALL),
+        "/humans/bodies/descriptions": (BehaviorDescription, RECEIVE_ALL),
         "/diagnostics": (DiagnosticArray, RECEIVE_ALL),
     })
     camera = start(ros_process, CAMERA, f"source:={video_path}", "loop:=true", "rate_mode:=fixed", "fps:=15.0",
                    "width:=360", "wait_for_subscribers:=1")
     assert spin_until(probe, lambda: len(received["/humans/bodies/descriptions"]) >= 2, 45), \
         f"{describer.output()}\n{pose.output()}"
-    probe.spin_for(0.3)  # the text variant is published just after the JSON one
-    records = [json.loads(m.data) for m in received["/humans/bodies/descriptions"]]
+    probe.spin_for(0.3)  # the text variant is published just after the message
+    records = received["/humans/bodies/descriptions"]
     texts = [m.data for m in received["/humans/bodies/b1/description"]]
     skeleton_stamps = {stamp_ns(m) for m in received["/humans/bodies/b1/skeleton3d"]}
     report = f"{records}\n{describer.output()}"
     for record in records:
-        assert record["body_id"] == "b1" and record["caption"].strip() and record["header"]["frame_id"] == "camera_floor"
-        end = ns_of(record["end"])
-        assert ns_of(record["header"]["stamp"]) == end and end in skeleton_stamps, report  # the frame it ended on
-        assert 0 < (end - ns_of(record["start"])) * 1e-9 <= 2.0 + 1e-6 and record["duration_s"] <= 2.0
-        assert 0 < record["confidence"] <= 1 and record["confidence_kind"] == "tracked_fraction"
-        assert record["latency_ms"] > 0 and record["caption_ms"] > 0
-    assert texts and set(texts) <= {r["caption"] for r in records}, report
-    ends = [ns_of(r["end"]) for r in records]
+        assert record.body_id == "b1" and record.caption.strip() and record.header.frame_id == "camera_floor"
+        end = ns_of(record.end)
+        assert stamp_ns(record) == end and end in skeleton_stamps, report  # the frame it ended on
+        assert 0 < (end - ns_of(record.start)) * 1e-9 <= 2.0 + 1e-6
+        assert 0 < record.confidence <= 1 and record.frames > 0
+        assert record.latency_ms > 0 and record.caption_ms > 0
+    assert texts and set(texts) <= {r.caption for r in records}, report
+    ends = [ns_of(r.end) for r in records]
     assert ends == sorted(ends) and len(set(ends)) == len(ends), report  # one record per window, in order
 
     answer = ask(probe, "what is the person doing?", seconds=2.0)
@@ -157,7 +158,7 @@ def test_nan_and_malformed_skeletons_keep_the_describer_alive(ros_process, probe
     describer = start(ros_process, DESCRIBER, f"captioner:={__name__}:CountingCaptioner", "first_after:=1.0",
                       "caption_period:=1.0", "diagnostics_period:=0.3", env=PLUGIN_ENV)
     assert describer.wait_for_output(r"ready: captioner", timeout=30), describer.output()
-    received = collect(probe, {"/humans/bodies/descriptions": (String, RECEIVE_ALL),
+    received = collect(probe, {"/humans/bodies/descriptions": (BehaviorDescription, RECEIVE_ALL),
                                "/diagnostics": (DiagnosticArray, RECEIVE_ALL)})
     tracked = probe.node.create_publisher(IdsList, "/humans/bodies/tracked", 10)
     skeletons = probe.node.create_publisher(PoseArray, "/humans/bodies/b1/skeleton3d", 100)
@@ -186,11 +187,11 @@ def test_nan_and_malformed_skeletons_keep_the_describer_alive(ros_process, probe
 
     publish(range(21))  # 1 s (first_after), two of them NaN
     assert spin_until(probe, lambda: received["/humans/bodies/descriptions"], 10), describer.output()
-    record = json.loads(received["/humans/bodies/descriptions"][0].data)
-    assert record["body_id"] == "b1" and record["caption"] == "a window of 21 frames."
-    assert ns_of(record["end"]) == stamp_of(20) and ns_of(record["header"]["stamp"]) == stamp_of(20)
-    assert ns_of(record["start"]) == start_ns and record["frames"] == 21
-    assert record["confidence"] == pytest.approx(21 / 61, abs=1e-3)  # 1 s of a 3 s window; the NaN gap is short
+    record = received["/humans/bodies/descriptions"][0]
+    assert record.body_id == "b1" and record.caption == "a window of 21 frames."
+    assert ns_of(record.end) == stamp_of(20) and stamp_ns(record) == stamp_of(20)
+    assert ns_of(record.start) == start_ns and record.frames == 21
+    assert record.confidence == pytest.approx(21 / 61, abs=1e-3)  # 1 s of a 3 s window; the NaN gap is short
 
     publish(range(21, 41))
     answer = ask(probe, "how long?", seconds=1.0)
@@ -245,10 +246,10 @@ def test_ros_up_perception_publishes_descriptions_and_stops_on_sigint(ros_proces
     assert up.wait_for_output(r"started .*Ctrl-C stops", timeout=10), up.output()
     pids = started_pids(up.output())
     assert set(pids) == {"camera_source", "pose_estimator", "behavior_describer"}, up.output()
-    descriptions = probe.wait_for_messages(String, "/humans/bodies/descriptions", count=1, timeout=60, qos=RECEIVE_ALL)
+    descriptions = probe.wait_for_messages(BehaviorDescription, "/humans/bodies/descriptions", count=1, timeout=60,
+                                           qos=RECEIVE_ALL)
     assert descriptions, up.output()
-    record = json.loads(descriptions[0].data)
-    assert record["body_id"] == "b1" and record["caption"].strip()
+    assert descriptions[0].body_id == "b1" and descriptions[0].caption.strip()
     assert "[behavior_describer]" in up.output() and "[pose_estimator]" in up.output()
 
     assert up.stop(timeout=30) == 0, up.output()  # SIGINT, as Ctrl-C

@@ -6,12 +6,11 @@ Subscribes (REP-155 names, as pose_estimator publishes them)
   /humans/bodies/<id>/skeleton3d       geometry_msgs/PoseArray  22 SMPL joints, Y up; header.stamp = capture time
 Publishes
   /humans/bodies/<id>/description      std_msgs/String  the caption alone (String has no header: the stamp and
-                                       the rest are in the JSON variant)
-  /humans/bodies/descriptions          std_msgs/String  JSON for every body: {"header": {"stamp": {"sec", "nanosec"},
-                                       "frame_id"}, "body_id", "start", "end" ({"sec", "nanosec"}), "duration_s",
-                                       "caption", "confidence", "confidence_kind", "changed", "frames",
-                                       "caption_ms", "latency_ms"}; header.stamp = end = the capture stamp of the
-                                       skeleton the window ended on
+                                       the rest are on /humans/bodies/descriptions)
+  /humans/bodies/descriptions          motionllm_interfaces/msg/BehaviorDescription  every body's: body id, the
+                                       window's start and end capture stamps (header.stamp = end, the stamp of the
+                                       skeleton it ended on), caption, confidence (the fraction of the window
+                                       with a tracked pose), changed, frames, caption_ms, latency_ms
   /diagnostics                         diagnostic_msgs/DiagnosticArray  "behavior_describer: descriptions"
 Service
   ~/ask    motionllm_interfaces/srv/AskAboutMotion  request: question, seconds of motion to ask about (0:
@@ -43,7 +42,6 @@ Run: `ros2 run motionllm_ros behavior_describer --ros-args --params-file launch/
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -61,11 +59,12 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from std_msgs.msg import String
 from hri_msgs.msg import IdsList
+from motionllm_interfaces.msg import BehaviorDescription
 from motionllm_interfaces.srv import AskAboutMotion
 
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.perception import behavior
-from motionllm.perception.behavior import CONFIDENCE_KIND, BehaviorDescriber, BehaviorError, load_captioner
+from motionllm.perception.behavior import BehaviorDescriber, BehaviorError, load_captioner
 from motionllm_ros.conversions import pose_array_to_joints
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
@@ -78,10 +77,6 @@ STATS_WINDOW = 100
 STALE_BODY_S = 5.0  # wall-clock seconds without a skeleton or a tracked list naming the body: forget it
 LOG_THROTTLE_S = 5.0
 WORKER_TICK_S = 0.05
-def stamp_dict(ns: int) -> dict:
-    return {"sec": ns // 1_000_000_000, "nanosec": ns % 1_000_000_000}
-
-
 @dataclass
 class Question:
     text: str
@@ -132,7 +127,7 @@ class BehaviorDescriberNode(Node):
             first_after=value("first_after"), republish_period=value("republish_period"),
             max_gap=value("max_gap"), question_seconds=value("question_seconds"))
 
-        self._json_pub = self.create_publisher(String, DESCRIPTIONS_TOPIC, QOS)
+        self._descriptions_pub = self.create_publisher(BehaviorDescription, DESCRIPTIONS_TOPIC, QOS)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, QOS)
         self._lock = threading.Condition()
         self._counters = Counters()
@@ -317,20 +312,21 @@ class BehaviorDescriberNode(Node):
         if not d.publish or entry is None:
             return
         end_ns, start_ns = self._stamp_ns(d.end), self._stamp_ns(d.start)
-        latency_ms = (time.time_ns() - end_ns) * 1e-6
-        record = {"header": {"stamp": stamp_dict(end_ns), "frame_id": entry["frame_id"]}, "body_id": body_id,
-                  "start": stamp_dict(start_ns), "end": stamp_dict(end_ns),
-                  "duration_s": round((end_ns - start_ns) * 1e-9, 3), "caption": d.caption,
-                  "confidence": d.confidence, "confidence_kind": CONFIDENCE_KIND, "changed": d.changed,
-                  "frames": d.frames, "caption_ms": round(d.caption_s * 1e3, 1), "latency_ms": round(latency_ms, 1)}
-        self._json_pub.publish(String(data=json.dumps(record)))
+        msg = BehaviorDescription(body_id=body_id, caption=d.caption, confidence=float(d.confidence),
+                                  changed=bool(d.changed), frames=int(d.frames), caption_ms=d.caption_s * 1e3)
+        msg.header.frame_id = entry["frame_id"]
+        msg.start.sec, msg.start.nanosec = divmod(start_ns, 1_000_000_000)
+        msg.end.sec, msg.end.nanosec = divmod(end_ns, 1_000_000_000)
+        msg.header.stamp = msg.end
+        msg.latency_ms = (time.time_ns() - end_ns) * 1e-6
+        self._descriptions_pub.publish(msg)
         try:
             entry["pub"].publish(String(data=d.caption))
         except Exception:  # noqa: BLE001 - the body ended (its publisher destroyed) while it was captioned
             pass
         with self._lock:
             self._counters.published += 1
-            self._counters.latency_ms.append(latency_ms)
+            self._counters.latency_ms.append(msg.latency_ms)
             self._counters.last_caption = f"{body_id}: {d.caption}"
         self.get_logger().info(f"{body_id}: {d.caption} (tracked {100 * d.confidence:.0f} %, "
                                f"caption {d.caption_s:.1f} s)")
