@@ -91,6 +91,18 @@ class ImitationChunk:
         return motion.part(first, first + count)
 
 
+def checked_skeleton(window: PersonWindow, t: float, joints: np.ndarray, max_gap: float
+                     ) -> tuple[float, np.ndarray, bool]:
+    """A live skeleton checked (MotionFormatError if malformed or its time is not finite), and whether it starts
+    a new timeline: earlier than the newest in `window` (a looping recording, a restarted source) or more than
+    `max_gap` after it (a lost track)."""
+    joints = check_skeleton(joints)
+    if not np.isfinite(t):
+        raise MotionFormatError(f"skeleton: capture time must be finite, got {t}")
+    t = float(t)
+    return t, joints, bool(window.times) and (t < window.last or t - window.last > max_gap)
+
+
 def _check_range(name: str, value: float, bounds: tuple[float, float]) -> float:
     low, high = bounds
     if not (np.isfinite(value) and low <= value <= high):
@@ -133,11 +145,8 @@ class LiveImitation:
 
     def add(self, t: float, joints: np.ndarray) -> None:
         """A skeleton captured at `t` s. Raises MotionFormatError for a malformed one (nothing changes)."""
-        joints = check_skeleton(joints)
-        if not np.isfinite(t):
-            raise MotionFormatError(f"skeleton: capture time must be finite, got {t}")
-        t = float(t)
-        if self.window.times and (t < self.window.last or t - self.window.last > self.max_gap):
+        t, joints, restart = checked_skeleton(self.window, t, joints, self.max_gap)
+        if restart:
             self.reset()
             self.restarts += 1
         if self._origin is None:

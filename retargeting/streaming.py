@@ -41,10 +41,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from motionllm.errors import MotionFormatError
 from motionllm.motion.skeleton import JOINT_INDEX
-from motionllm.motion.window import PersonWindow, check_skeleton
-from motionllm.retargeting.imitation import MAX_GAP
+from motionllm.motion.window import PersonWindow
+from motionllm.retargeting.imitation import MAX_GAP, checked_skeleton
 from motionllm.retargeting.keypoints import (BLEND_SECONDS, FOOT_CHAINS, ORIENTED, body_targets, calibrate,
                                              detect_contacts, flat_frame, foot_heading, held_in_place, limb_directions)
 from motionllm.retargeting.motion import RobotMotion
@@ -115,11 +114,8 @@ class StreamingRetargeter:
     def add(self, t: float, joints: np.ndarray) -> RobotMotion | None:
         """A skeleton captured at `t` s -> the control frames up to t not given before (None: none yet).
         Raises MotionFormatError for a malformed skeleton (nothing changes)."""
-        joints = check_skeleton(joints)
-        if not np.isfinite(t):
-            raise MotionFormatError(f"skeleton: capture time must be finite, got {t}")
-        t = float(t)
-        if self.window.times and (t < self.window.last or t - self.window.last > self.max_gap):
+        t, joints, restart = checked_skeleton(self.window, t, joints, self.max_gap)
+        if restart:
             self.reset()
             self.restarts += 1
         if self._origin is None:
