@@ -86,6 +86,8 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def detect_contacts(ankle: np.ndarray, rate: float, rest_height: float, rule: ContactRule) -> np.ndarray:
     """(N,) bool: the ankle (N, 3, Y up, human metres) is low and slow, for at least rule.min_duration."""
     speed = np.linalg.norm(np.gradient(ankle, 1.0 / rate, axis=0), axis=-1) if len(ankle) > 1 else np.zeros(1)
+    if len(speed) > 2:  # the ends' one-sided differences pick up the decoder's first-frame jitter: a foot
+        speed[0], speed[-1] = speed[1], speed[-2]  # planted from the start was left unpinned and unbalanced
     contact = (ankle[:, 1] - rest_height <= rule.max_height) & (speed <= rule.max_speed)
     shortest = max(1, int(round(rule.min_duration * rate)))
     for start, stop in runs(contact):

@@ -38,22 +38,35 @@ class JointStepLimit(Limit):
 
 
 class GroundLimit(Limit):
-    """z(point) + J_z(point) dq >= 0 for each sole point: the foot's corners stay above the floor.
+    """z(point) + J_z(point) dq >= 0 for each sole point: the foot's corners stay above the floor; and for
+    the feet `set_stance` marks (in contact), z(point) + J_z(point) dq <= flat_height: a loaded foot stays
+    flat instead of rising onto an edge (TALOS's ankles cannot follow a deep squat: its heels came up 2.4 cm
+    and the centre of mass left the toes' support). A corner higher than that must come down by `recovery`
+    m per QP step; `relaxed` (the solver's fallback step): only not rise.
 
     Points are grouped by the frame they are fixed on, so one Jacobian per foot serves all its corners:
     a point at r from its frame origin (world axes) moves at v_z = v_origin_z + (w x r)_z.
     """
 
-    def __init__(self, robot: Robot, frames, min_height: float = 0.0):
+    def __init__(self, robot: Robot, frames, min_height: float = 0.0, flat_height: float = 0.005,
+                 recovery: float = 0.003):
         self.model = robot.model
-        self.min_height = min_height
-        groups: dict[int, list] = {}
+        self.min_height, self.flat_height, self.recovery = min_height, flat_height, recovery
+        foot_of = {name: f for f, names in enumerate(robot.sole_frames) for name in names}
+        groups: dict[tuple[int, int], list] = {}
         for name in frames:
             frame = robot.model.frames[robot.frame_id(name)]
             parent = robot.model.frames[frame.parentFrame]
-            groups.setdefault(frame.parentFrame, []).append(parent.placement.actInv(frame.placement).translation)
-        self.groups = [(parent, np.array(offsets)) for parent, offsets in groups.items()]
-        self.count = sum(len(offsets) for _, offsets in self.groups)
+            groups.setdefault((frame.parentFrame, foot_of.get(name, -1)), []).append(
+                parent.placement.actInv(frame.placement).translation)
+        self.groups = [(parent, foot, np.array(offsets)) for (parent, foot), offsets in groups.items()]
+        self.count = sum(len(offsets) for _, _, offsets in self.groups)
+        self.stance = np.zeros(len(robot.sole_frames), dtype=bool)
+        self.relaxed = False
+
+    def set_stance(self, feet: np.ndarray) -> None:
+        """(F,) bool: the profile feet in contact this control frame, held flat."""
+        self.stance[:] = feet
 
     def compute_qp_inequalities(self, configuration, dt: float):
         import pinocchio as pin
@@ -61,16 +74,24 @@ class GroundLimit(Limit):
         data = configuration.data
         G = np.empty((self.count, self.model.nv))
         h = np.empty(self.count)
+        flat = np.zeros(self.count, dtype=bool)
         row = 0
-        for parent, offsets in self.groups:
+        for parent, foot, offsets in self.groups:
             placement = data.oMf[parent]
             jacobian = pin.getFrameJacobian(self.model, data, parent, pin.ReferenceFrame.LOCAL_WORLD_ALIGNED)
             r = offsets @ placement.rotation.T  # (P, 3) world axes
             rows = slice(row, row + len(offsets))
             G[rows] = -(jacobian[2] + r[:, 1:2] * jacobian[3] - r[:, 0:1] * jacobian[4])
             h[rows] = placement.translation[2] + r[:, 2] - self.min_height
+            flat[rows] = foot >= 0 and self.stance[foot]
             row += len(offsets)
-        return G, h  # a point below the floor must rise: the free base can always lift it
+        # a point below the floor must rise: the free base can always lift it
+        if not flat.any():
+            return G, h
+        height = h[flat] + self.min_height
+        ceiling = self.flat_height - height
+        ceiling = np.maximum(ceiling, 0.0 if self.relaxed else -self.recovery)
+        return np.vstack([G, -G[flat]]), np.concatenate([h, ceiling])
 
 
 class DistanceLimit(Limit):
@@ -108,18 +129,19 @@ class SelfCollisionLimit(Limit):
     """d + n.(J_b(p_b) - J_a(p_a)) dq >= d_min for each pair of the robot's convex collision hulls
     (Robot.convex_collision_model) nearer than `activation`: p_a, p_b are coal's witness points, n the unit
     vector from p_a to p_b and d their signed distance (negative in penetration). A pair nearer than d_min
-    may not get nearer (a steady pull towards contact lets the linearisation creep inside by millimetres:
-    d_min is the margin for that). Pairs whose bounding spheres are further apart
+    must back out by `recovery` m per QP step (only "no nearer" in the solver's relaxed fallback): a steady
+    pull towards contact lets the linearisation creep inside, and with "no nearer" alone TALOS's feet crept
+    into each other through a deep squat (hulls 1 cm inside, 428 of 498 frames touching). Pairs whose bounding spheres are further apart
     than `activation` are skipped with one numpy pass over all pairs, before any GJK; the few left (arms near
     the torso, knees near each other) cost microseconds each."""
 
-    def __init__(self, robot: Robot, min_distance: float = 0.005, activation: float = 0.04):
+    def __init__(self, robot: Robot, min_distance: float = 0.005, activation: float = 0.04, recovery: float = 0.003):
         import pinocchio as pin
 
         self.model = robot.model
         self.geom = robot.convex_collision_model
         self.geom_data = pin.GeometryData(self.geom)
-        self.min_distance, self.activation = float(min_distance), float(activation)
+        self.min_distance, self.activation, self.recovery = float(min_distance), float(activation), float(recovery)
         objects = self.geom.geometryObjects
         self.parent = np.array([obj.parentJoint for obj in objects])
         centres, radii = [], []
@@ -194,7 +216,7 @@ class SelfCollisionLimit(Limit):
             normal = np.asarray(result.normal)  # from a towards b
             rows_g.append(-normal @ (self._point_jacobian(data, self.parent[b], pb)
                                      - self._point_jacobian(data, self.parent[a], pa)))
-            rows_h.append(max(distance - self.pair_min[k], 0.0))
+            rows_h.append(max(distance - self.pair_min[k], -self.recovery))
         self.active_pairs = len(rows_h)
         if not rows_h:
             return None

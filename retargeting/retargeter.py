@@ -57,7 +57,8 @@ class Retargeter:
         self.posture_task.set_target(self.robot.reference_q)
         self.tasks = [self.keypoint_task, self.posture_task]
         self.step_limit = JointStepLimit(self.robot)
-        self.limits = [self.step_limit, GroundLimit(self.robot, self.robot.contact_frames)]
+        self.ground_limit = GroundLimit(self.robot, self.robot.contact_frames)
+        self.limits = [self.step_limit, self.ground_limit]
         if profile.keep_apart:
             self.limits.append(DistanceLimit(self.robot, [(k.a, k.b, k.distance) for k in profile.keep_apart]))
         self.collision_limit = None
@@ -130,12 +131,13 @@ class Retargeter:
         dt = 1.0 / robot.control_rate
         self.keypoint_task.set_targets(positions, rotations, directions)
         self.keypoint_task.set_costs(position_costs, orientation_costs)
-        if settings.support_preview > 0:
-            preview = max(settings.support_preview * robot.control_rate, 1.0)
-            self.support_limit.set_polygon(self.support_polygon(configuration.data, remaining, preview))
+        preview = max(settings.support_preview * robot.control_rate, 1.0)
+        self.ground_limit.set_stance(remaining > 0)
         if self.collision_limit is not None:
             self.collision_limit.new_frame()
         for _ in range(settings.first_frame_iterations if first else settings.iterations):
+            if settings.support_preview > 0:  # from where the feet are now: the first frame moves them far
+                self.support_limit.set_polygon(self.support_polygon(configuration.data, remaining, preview))
             velocity = self._step(configuration, dt)
             if velocity is None:
                 # dq = 0 satisfies every constraint, so keeping the last configuration is safe
@@ -154,6 +156,7 @@ class Retargeter:
         try:
             for relaxed in (False, True):
                 self.support_limit.recovery = 0.0 if relaxed else recovery
+                self.ground_limit.relaxed = relaxed
                 if collisions is not None:
                     collisions.relaxed = relaxed
                 try:
@@ -164,6 +167,7 @@ class Retargeter:
             return None
         finally:
             self.support_limit.recovery = recovery
+            self.ground_limit.relaxed = False
             if collisions is not None:
                 collisions.relaxed = False
 
@@ -202,8 +206,10 @@ class Retargeter:
         """The polygon (H, 2) the centre of mass must stay over this frame: the hull of the sole points of
         the feet in contact (`remaining` (F,): frames of contact left, 0: none), where a foot that lifts
         within `preview` frames is shrunk towards the staying feet in proportion to the time it has left,
-        so the weight moves across before the foot lifts, not after. None: no foot in contact."""
-        if not remaining.any():
+        so the weight moves across before the foot lifts, not after. None unless every foot is in contact:
+        on one foot of a human-speed step the centre of mass is where dynamics, not statics, put it, and
+        pulling it over the stance foot snapped the legs (the built-in profiles say more)."""
+        if not remaining.all():
             return None
         staying = remaining >= preview
         if not staying.any():

@@ -100,3 +100,22 @@ def test_commands_a_profile_forbids_are_refused_before_generating():
 def test_malformed_capabilities_are_one_clear_error(capabilities, message):
     with pytest.raises(ProfileError, match=message):
         profile_with(**capabilities)
+
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize("robot", ["g1", "talos"])
+def test_generated_commands_are_prevented_from_colliding_and_lifting_a_heel(robot):
+    """Two motions the shipped LLM wrote (`motionllm generate "a person does a deep squat" --seed 0`, its first
+    6 s, and "... puts both hands behind the back"), retargeted with the profiles' IK constraints. Before
+    them: hands behind the back self-collided in 105 (G1) and 118 (TALOS) of 148 frames, TALOS's feet
+    touched in 272 of 498 squat frames and its heels rose 2.4 cm."""
+    retargeter = Retargeter(robot)
+    for clip in ("generated_deep_squat.npy", "generated_hands_behind_back.npy"):
+        motion = retargeter.retarget(np.load(DATA / clip), FPS)
+        result = feasibility(motion, retargeter.robot)
+        for check in ("joint_limits", "self_collision", "feet_flat", "flight"):
+            assert result.check(check).ok, f"{robot} {clip}: {result.reason}"
+        if clip == "generated_hands_behind_back.npy":  # standing on both feet: the IK keeps it balanced
+            assert result.check("balance").ok, f"{robot} {clip}: {result.reason}"
