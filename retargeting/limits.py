@@ -131,9 +131,9 @@ class SelfCollisionLimit(Limit):
     vector from p_a to p_b and d their signed distance (negative in penetration). A pair nearer than d_min
     must back out by `recovery` m per QP step (only "no nearer" in the solver's relaxed fallback): a steady
     pull towards contact lets the linearisation creep inside, and with "no nearer" alone TALOS's feet crept
-    into each other through a deep squat (hulls 1 cm inside, 428 of 498 frames touching). Pairs whose bounding spheres are further apart
-    than `activation` are skipped with one numpy pass over all pairs, before any GJK; the few left (arms near
-    the torso, knees near each other) cost microseconds each."""
+    into each other through a deep squat (hulls 1 cm inside, 428 of 498 frames touching). Pairs whose
+    bounding spheres are further apart than `activation` are skipped with one numpy pass over all pairs,
+    before any GJK; the few left (arms near the torso, knees near each other) cost microseconds each."""
 
     def __init__(self, robot: Robot, min_distance: float = 0.005, activation: float = 0.04, recovery: float = 0.003):
         import pinocchio as pin

@@ -121,7 +121,7 @@ class IKSettings:
     stance_cost_factor: float = 5.0  # a foot in contact is pinned this much harder
     swing_orientation_factor: float = 0.0  # a foot off the ground keeps this much of its flat-sole cost
     swing_heading_factor: float = 0.2  # ... and this much of its heading (yaw) cost
-    # The built-in robots set collision_distance 0.01 (their YAML says why support_preview stays off).
+    # The built-in robots turn both on: collision_distance 0.01, support_preview 0.3 (their YAML says why).
     collision_distance: float = 0.0  # m the IK keeps between convex collision hulls (0: no constraint; try 0.01)
     support_margin: float = 0.015  # m the centre of mass keeps inside the support polygon's edges
     support_preview: float = 0.0  # s: a foot about to lift hands its share of the support over this long

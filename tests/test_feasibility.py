@@ -2,6 +2,8 @@
 squat-and-rise or refused, what a robot profile may be asked to do."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
@@ -102,7 +104,7 @@ def test_malformed_capabilities_are_one_clear_error(capabilities, message):
         profile_with(**capabilities)
 
 
-DATA = __import__("pathlib").Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.mark.parametrize("robot", ["g1", "talos"])
