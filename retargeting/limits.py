@@ -236,8 +236,8 @@ class SupportLimit(Limit):
     """A . (c + J_c dq)_xy <= b - margin: the centre of mass c stays over the support polygon {x : A x <= b}
     that the solver sets for each control frame (`set_polygon`; None: no constraint, e.g. in flight). A
     centre of mass outside an edge (the polygon shrinks as a foot is about to lift) must come back in by
-    `recovery` m per QP step; with recovery = 0 it may just not move further out, so dq = 0 is feasible
-    (the solver falls back to that when the recovering QP has no solution)."""
+    `recovery` m per QP step; `relaxed`, it may just not move further out, so dq = 0 is feasible (the solver
+    falls back to that when the recovering QP has no solution)."""
 
     def __init__(self, robot: Robot, margin: float = 0.015, recovery: float = 0.002):
         self.model = robot.model
@@ -245,6 +245,7 @@ class SupportLimit(Limit):
         self.recovery = float(recovery)
         self.A: np.ndarray | None = None
         self.b: np.ndarray | None = None
+        self.relaxed = False  # True: a centre of mass outside may not move further out, need not come back
 
     def set_polygon(self, hull: np.ndarray | None) -> None:
         from motionllm.retargeting.feasibility import half_planes
@@ -262,4 +263,4 @@ class SupportLimit(Limit):
         jacobian = pin.jacobianCenterOfMass(self.model, configuration.data, configuration.q, False)
         com = configuration.data.com[0]
         h = self.b - self.margin - self.A @ com[:2]
-        return self.A @ jacobian[:2], np.maximum(h, -self.recovery)
+        return self.A @ jacobian[:2], np.maximum(h, 0.0 if self.relaxed else -self.recovery)

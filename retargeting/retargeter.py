@@ -68,6 +68,9 @@ class Retargeter:
         self.support_limit = SupportLimit(self.robot, self.settings.support_margin)
         if self.settings.support_preview > 0:
             self.limits.append(self.support_limit)
+        # limits that ask a violated constraint to recover; the fallback step only keeps it from worsening
+        self._recovering_limits = [limit for limit in (self.support_limit, self.ground_limit, self.collision_limit)
+                                   if limit is not None]
         self._sole_ids = [[self.robot.frame_id(name) for name in foot] for foot in self.robot.sole_frames]
         names = [k.human for k in profile.keypoints]
         self._ankle_keypoints = [names.index(foot.ankle) for foot in profile.feet]
@@ -148,28 +151,25 @@ class Retargeter:
         return configuration.q.copy()
 
     def _step(self, configuration, dt: float) -> np.ndarray | None:
-        """One QP step; if bringing the centre of mass back over the support and colliding hulls apart has no
-        solution, the step that only keeps both from getting worse; None if that has none either."""
+        """One QP step; if bringing the centre of mass back over the support, colliding hulls apart and
+        raised stance corners down has no solution, the step that only keeps them from getting worse
+        (each limit's `relaxed`); None if that has none either."""
         from pink.exceptions import NoSolutionFound
 
-        settings, recovery, collisions = self.settings, self.support_limit.recovery, self.collision_limit
         try:
             for relaxed in (False, True):
-                self.support_limit.recovery = 0.0 if relaxed else recovery
-                self.ground_limit.relaxed = relaxed
-                if collisions is not None:
-                    collisions.relaxed = relaxed
+                for limit in self._recovering_limits:
+                    limit.relaxed = relaxed
                 try:
-                    return self._pink.solve_ik(configuration, self.tasks, dt, solver=settings.solver,
-                                               damping=settings.damping, limits=self.limits, safety_break=False)
+                    return self._pink.solve_ik(configuration, self.tasks, dt, solver=self.settings.solver,
+                                               damping=self.settings.damping, limits=self.limits,
+                                               safety_break=False)
                 except NoSolutionFound:
                     continue
             return None
         finally:
-            self.support_limit.recovery = recovery
-            self.ground_limit.relaxed = False
-            if collisions is not None:
-                collisions.relaxed = False
+            for limit in self._recovering_limits:
+                limit.relaxed = False
 
     def stance_weights(self, contacts: np.ndarray) -> np.ndarray:
         """(N, F) how much each foot is a stance foot, 0..1, for frame_costs: eased in over STANCE_EASE_IN before
