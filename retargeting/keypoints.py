@@ -23,6 +23,8 @@ from motionllm.retargeting.profile import ContactRule, RobotProfile
 
 UP = np.array([0.0, 0.0, 1.0])
 BLEND_SECONDS = 0.1  # a foot eases into and out of its pinned position over this long
+MIN_SWING_SECONDS = 0.2  # a shorter gap between two contacts is not a step (a walking step's swing: ~0.4 s)...
+MAX_SHUFFLE = 0.03  # m (human) ... if the foot lands within this of where it left (else the two pins differ)
 HEADING_SMOOTHING = 0.3  # s (Gaussian sigma): a foot's heading follows the human's, low-passed
 
 
@@ -88,7 +90,19 @@ def detect_contacts(ankle: np.ndarray, rate: float, rest_height: float, rule: Co
     speed = np.linalg.norm(np.gradient(ankle, 1.0 / rate, axis=0), axis=-1) if len(ankle) > 1 else np.zeros(1)
     if len(speed) > 2:  # the ends' one-sided differences pick up the decoder's first-frame jitter: a foot
         speed[0], speed[-1] = speed[1], speed[-2]  # planted from the start was left unpinned and unbalanced
-    contact = (ankle[:, 1] - rest_height <= rule.max_height) & (speed <= rule.max_speed)
+    low = ankle[:, 1] - rest_height <= rule.max_height
+    contact = low & (speed <= rule.max_speed)
+    # A foot that stays low but moves for less than MIN_SWING_SECONDS before a contact stays in contact: it
+    # shuffles in place, it does not step, and the robot would put its weight on the other foot meanwhile (a squat's 0.1 s
+    # shuffle put the centre of mass 4 cm outside TALOS's other foot). At the start too: the robot starts
+    # standing (G1: 3 cm outside at frame 0). A foot that lifts or lands elsewhere is let go (held, CMU's
+    # playground steps were dragged 2-4 cm).
+    shortest_swing = max(1, int(round(MIN_SWING_SECONDS * rate)))
+    for start, stop in runs(~contact):
+        before = ankle[max(start - 1, 0), [0, 2]]
+        if (stop - start < shortest_swing and stop < len(contact) and low[start:stop].all()
+                and np.linalg.norm(ankle[stop, [0, 2]] - before) <= MAX_SHUFFLE):
+            contact[start:stop] = True
     shortest = max(1, int(round(rule.min_duration * rate)))
     for start, stop in runs(contact):
         if stop - start < shortest:

@@ -15,15 +15,33 @@ from motionllm.retargeting.robot import BASE_NQ, Robot
 
 
 class JointStepLimit(Limit):
-    """lower <= q + dq <= upper, and |q + dq - q_previous| <= dt * max_velocity, for actuated joints."""
+    """lower <= q + dq <= upper, and |q + dq - q_previous| <= dt * max_velocity, for actuated joints; and the
+    floating base's step from the previous frame within dt^2 * base_acceleration (m/s^2, rad/s^2, each axis) of
+    the step before (`set_previous`): free, the base jumped 8 cm in one control frame when a foot lifted and the
+    balance constraint let go of the centre of mass."""
 
-    def __init__(self, robot: Robot):
+    def __init__(self, robot: Robot, base_acceleration: float = np.inf):
+        import pinocchio as pin
+
+        self.model = robot.model
         self.lower, self.upper = robot.ik_bounds()
         self.max_velocity = robot.ik_velocity_limit()
+        self.base_acceleration = float(base_acceleration)
         nv, n = robot.model.nv, len(robot.joint_names)
         select = np.eye(nv)[nv - n:]  # actuated joints follow the 6 base velocities
         self.G = np.vstack([select, -select])
-        self.q_previous: np.ndarray | None = None  # the previous control frame's angles; None: no speed bound
+        self.G_base = np.vstack([np.eye(nv)[:6], -np.eye(nv)[:6]])
+        self._difference = pin.difference
+        self.q_previous: np.ndarray | None = None  # the previous control frame's configuration; None: no speed bound
+        self.base_step: np.ndarray | None = None  # (6,) the base's step into the previous frame; None: no bound
+
+    def set_previous(self, q: np.ndarray | None) -> None:
+        """The configuration of the control frame just solved (None: none, a first frame follows)."""
+        if q is None or self.q_previous is None:
+            self.base_step = None
+        else:
+            self.base_step = self._difference(self.model, self.q_previous, q)[:6]
+        self.q_previous = None if q is None else np.array(q, dtype=np.float64)
 
     def compute_qp_inequalities(self, configuration, dt: float):
         angles = configuration.q[BASE_NQ:]
@@ -31,10 +49,16 @@ class JointStepLimit(Limit):
         lower = self.lower - angles
         if self.q_previous is not None:
             step = dt * self.max_velocity
-            upper = np.minimum(upper, self.q_previous + step - angles)
-            lower = np.maximum(lower, self.q_previous - step - angles)
+            upper = np.minimum(upper, self.q_previous[BASE_NQ:] + step - angles)
+            lower = np.maximum(lower, self.q_previous[BASE_NQ:] - step - angles)
         # dq = 0 is always allowed: it keeps the last (feasible) configuration, even after rounding.
-        return self.G, np.concatenate([np.maximum(upper, 0.0), -np.minimum(lower, 0.0)])
+        h = np.concatenate([np.maximum(upper, 0.0), -np.minimum(lower, 0.0)])
+        if self.base_step is None or not np.isfinite(self.base_acceleration):
+            return self.G, h
+        change = self._difference(self.model, self.q_previous, configuration.q)[:6] - self.base_step
+        allowed = dt * dt * self.base_acceleration
+        h_base = np.concatenate([np.maximum(allowed - change, 0.0), np.maximum(allowed + change, 0.0)])
+        return np.vstack([self.G, self.G_base]), np.concatenate([h, h_base])
 
 
 class GroundLimit(Limit):
@@ -122,7 +146,7 @@ class DistanceLimit(Limit):
         return G, h
 
 
-REMEASURE_STEP = 0.01  # rad (or m): further from where distances were measured, measure again
+REMEASURE_STEP = 0.05  # rad (or m): further from where distances were measured, measure again
 
 
 class SelfCollisionLimit(Limit):
@@ -153,6 +177,12 @@ class SelfCollisionLimit(Limit):
         self.first = np.array([pair.first for pair in self.geom.collisionPairs], dtype=int)
         self.second = np.array([pair.second for pair in self.geom.collisionPairs], dtype=int)
         self.joints = [int(j) for j in np.unique(self.parent)]
+        self.moves = np.zeros((self.model.njoints, self.model.nv))  # 1 where a velocity moves the joint's body
+        for joint in range(self.model.njoints):
+            for support in self.model.supports[joint]:
+                if support > 0:
+                    start = self.model.idx_vs[support]
+                    self.moves[joint, start:start + self.model.nvs[support]] = 1.0
         # Hulls nearer than d_min at the reference posture (an elbow's and its wrist's) keep half that distance.
         data = self.model.createData()
         pin.forwardKinematics(self.model, data, robot.reference_q)
@@ -200,36 +230,31 @@ class SelfCollisionLimit(Limit):
         import pinocchio as pin
 
         data, geom, geom_data = configuration.data, self.geom, self.geom_data
-        rows_g, rows_h = [], []
-        updated: set[int] = set()
+        pin.updateGeometryPlacements(self.model, data, geom, geom_data)  # all hulls: a microsecond
+        pairs, distances, points_a, points_b, normals = [], [], [], [], []
         for k in self.near_pairs(data):
-            a, b = int(self.first[k]), int(self.second[k])
-            for obj in (a, b):
-                if obj not in updated:
-                    geom_data.oMg[obj] = data.oMi[int(self.parent[obj])] * geom.geometryObjects[obj].placement
-                    updated.add(obj)
             result = pin.computeDistance(geom, geom_data, int(k))
-            distance = float(result.min_distance)
-            if distance >= self.activation:
-                continue
-            pa, pb = np.asarray(result.getNearestPoint1()), np.asarray(result.getNearestPoint2())
-            normal = np.asarray(result.normal)  # from a towards b
-            rows_g.append(-normal @ (self._point_jacobian(data, self.parent[b], pb)
-                                     - self._point_jacobian(data, self.parent[a], pa)))
-            rows_h.append(max(distance - self.pair_min[k], -self.recovery))
-        self.active_pairs = len(rows_h)
-        if not rows_h:
+            if result.min_distance < self.activation:
+                pairs.append(k)
+                distances.append(result.min_distance)
+                points_a.append(result.getNearestPoint1())
+                points_b.append(result.getNearestPoint2())
+                normals.append(result.normal)  # from a towards b
+        self.active_pairs = len(pairs)
+        if not pairs:
             return None
-        return np.array(rows_g), np.array(rows_h)
+        pairs, normal = np.array(pairs), np.array(normals)
+        rows = (self._normal_velocity(data, self.parent[self.second[pairs]], np.array(points_b), normal)
+                - self._normal_velocity(data, self.parent[self.first[pairs]], np.array(points_a), normal))
+        return -rows, np.maximum(np.array(distances) - self.pair_min[pairs], -self.recovery)
 
-    def _point_jacobian(self, data, joint: int, point: np.ndarray) -> np.ndarray:
-        """(3, nv): the world velocity of a point fixed on `joint`'s body (v + w x r)."""
-        import pinocchio as pin
-
-        jacobian = pin.getJointJacobian(self.model, data, int(joint), pin.ReferenceFrame.LOCAL_WORLD_ALIGNED)
-        r = point - data.oMi[int(joint)].translation
-        skew = np.array([[0.0, -r[2], r[1]], [r[2], 0.0, -r[0]], [-r[1], r[0], 0.0]])
-        return jacobian[:3] - skew @ jacobian[3:]
+    def _normal_velocity(self, data, joints: np.ndarray, points: np.ndarray, normals: np.ndarray) -> np.ndarray:
+        """(K, nv): n . (the world velocity of each point, fixed on its joint's body). With pinocchio's world
+        Jacobian data.J (the velocity of the body point at the world origin, and the angular velocity; pink's
+        Configuration has computed it), v_p = v_o + w x p, so n . v_p = n . v_o + (p x n) . w, masked to the
+        joints that move the body."""
+        jacobian = data.J
+        return (normals @ jacobian[:3] + np.cross(points, normals) @ jacobian[3:]) * self.moves[joints]
 
 
 class SupportLimit(Limit):

@@ -35,13 +35,13 @@ Streaming imitation (streaming.py) solves the next control frames from the last 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 
 from motionllm.errors import MotionLLMError
-from motionllm.retargeting.feasibility import feasibility
+from motionllm.retargeting.feasibility import Feasibility, feasibility
 from motionllm.retargeting.motion import RobotMotion
 from motionllm.retargeting.robot import BASE_NQ, Robot
 
@@ -90,6 +90,7 @@ class CommandTrajectory:
     motion: RobotMotion | None = None
     carried_frames: int = 0  # continue_trajectory: how many of the N points are the previous plan's, carried over
     base_poses: np.ndarray | None = None  # (N, 7) x y z qx qy qz qw: where the floating base is at each point
+    feasibility: Feasibility | None = None  # of the motion, when it was checked (it held, or this was refused)
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -163,7 +164,7 @@ def check_command(positions: np.ndarray, velocities: np.ndarray, robot: Robot, r
     return CommandCheck(nonfinite, violations, worst_ratio, worst_joint)
 
 
-def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool, check_feasibility: bool) -> None:
+def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool, check_feasibility: bool) -> Feasibility | None:
     if tuple(motion.joint_names) != tuple(robot.joint_names) or motion.control_rate != robot.control_rate:
         raise TrajectoryRefused(f"motion for '{motion.robot}' at {motion.control_rate:g} Hz does not fit "
                                 f"{robot.name} at {robot.control_rate:g} Hz")
@@ -176,10 +177,12 @@ def _check_motion(motion: RobotMotion, robot: Robot, repaired: bool, check_feasi
         result = feasibility(motion, robot)
         if not result.ok:
             raise TrajectoryRefused(f"not feasible for {robot.name}: {result.reason}")
+        return result
+    return None
 
 
 def _checked(motion: RobotMotion, robot: Robot, positions: np.ndarray, start: np.ndarray, lead_in_frames: int,
-             base_poses: np.ndarray, carried_frames: int = 0) -> CommandTrajectory:
+             base_poses: np.ndarray, carried_frames: int = 0, feasible: Feasibility | None = None) -> CommandTrajectory:
     rate = robot.control_rate
     assert len(base_poses) == len(positions), (len(base_poses), len(positions))
     velocities = command_velocities(positions, rate)
@@ -187,7 +190,7 @@ def _checked(motion: RobotMotion, robot: Robot, positions: np.ndarray, start: np
     if not check.ok:
         raise TrajectoryRefused(f"trajectory for {robot.name} refused: {check.describe()}")
     return CommandTrajectory(robot.name, tuple(robot.joint_names), rate, positions, velocities, lead_in_frames, check,
-                             motion, carried_frames, np.asarray(base_poses, dtype=np.float64))
+                             motion, carried_frames, np.asarray(base_poses, dtype=np.float64), feasible)
 
 
 def _ending_with(poses: np.ndarray, n: int) -> np.ndarray:
@@ -215,12 +218,15 @@ def base_velocities(poses: np.ndarray, rate: float) -> np.ndarray:
 
 def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | None = None,
                        lead_in_speed: float = DEFAULT_LEAD_IN_SPEED, repaired: bool = False,
-                       keep_time: bool = False, check_feasibility: bool = True) -> CommandTrajectory:
+                       keep_time: bool = False, check_feasibility: bool = True,
+                       start_base: np.ndarray | None = None) -> CommandTrajectory:
     """The checked command trajectory for `motion`, starting from `start` (default: the reference
-    posture). `keep_time`: a lead-in to the motion's last frame over the motion's duration instead (live
-    imitation; see the module's docstring). Raises TrajectoryRefused rather than return anything outside
+    posture). `start_base` (7,): where the floating base is at `start` (the last point sent); the motion is then
+    moved across the floor to start where the robot stands (`anchored`), and the lead-in's base keeps the feet
+    down (`planted_bases`). `keep_time`: a lead-in to the motion's last frame over the motion's duration instead
+    (live imitation; see the module's docstring). Raises TrajectoryRefused rather than return anything outside
     the limits, or a motion that is not feasible (`check_feasibility=False` only for analysing timing)."""
-    _check_motion(motion, robot, repaired, check_feasibility)
+    feasible = _check_motion(motion, robot, repaired, check_feasibility)
     if not lead_in_speed > 0:
         raise TrajectoryRefused(f"lead_in_speed must be positive, got {lead_in_speed}")
     start = robot.reference_q[BASE_NQ:] if start is None else np.asarray(start, dtype=np.float64)
@@ -229,11 +235,80 @@ def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | No
     bases = np.asarray(motion.root_pose, dtype=np.float64)
     if keep_time:  # the joints ease to the last frame over the motion's time; the base moves as the motion's does
         positions = lead_in(start, frames[-1], speed, robot.control_rate, min_frames=max(len(frames) - 1, 1))
-        return _checked(motion, robot, positions, start, len(positions), _ending_with(bases, len(positions)))
+        return _checked(motion, robot, positions, start, len(positions), _ending_with(bases, len(positions)),
+                        feasible=feasible)
+    start_q = None if start_base is None else np.concatenate([np.asarray(start_base, dtype=np.float64), start])
+    if start_q is not None:
+        motion = anchored(motion, robot, start_q)
+        bases = motion.root_pose
     ramp = lead_in(start, frames[0], speed, robot.control_rate)
-    # During the lead-in the base is taken to stand where the motion starts.
     return _checked(motion, robot, np.vstack([ramp, frames]), start, len(ramp),
-                    np.vstack([np.repeat(bases[:1], len(ramp), axis=0), bases]))
+                    np.vstack([planted_bases(robot, ramp, motion.q[0], start_q), bases]), feasible=feasible)
+
+
+def _foot_placements(robot: Robot, q: np.ndarray) -> list:
+    """World placements (pin.SE3) of a frame fixed on each profile foot (its first sole point), at q (nq,)."""
+    import pinocchio as pin
+
+    data = robot.model.createData()
+    pin.framesForwardKinematics(robot.model, data, np.asarray(q, dtype=np.float64))
+    return [data.oMf[robot.frame_id(points[0])].copy() for points in robot.sole_frames]
+
+
+def anchored(motion: RobotMotion, robot: Robot, start_q: np.ndarray) -> RobotMotion:
+    """`motion` moved across the floor (x, y and heading; a rigid motion of the floor keeps every feasibility
+    check) so that its first frame's feet stand where the robot's stand at `start_q` (nq,): their midpoint and
+    mean heading. Each generated motion starts at its own origin; sent as it is, the base on robot/odom jumped
+    from where the last motion ended to where the next began."""
+    from scipy.spatial.transform import Rotation
+
+    if not robot.sole_frames or not len(motion):
+        return motion
+
+    def midpoint_and_heading(placements):
+        forward = np.mean([p.rotation[:, 0] for p in placements], axis=0)
+        return np.mean([p.translation for p in placements], axis=0), np.arctan2(forward[1], forward[0])
+
+    (here, heading), (there, motion_heading) = (midpoint_and_heading(_foot_placements(robot, start_q)),
+                                                midpoint_and_heading(_foot_placements(robot, motion.q[0])))
+    turn = Rotation.from_euler("z", heading - motion_heading)
+    root = np.array(motion.root_pose, dtype=np.float64)
+    root[:, :3] = turn.apply(root[:, :3] - [there[0], there[1], 0.0]) + [here[0], here[1], 0.0]
+    root[:, 3:] = (turn * Rotation.from_quat(root[:, 3:])).as_quat()
+    return replace(motion, root_pose=root)
+
+
+def planted_bases(robot: Robot, positions: np.ndarray, first: np.ndarray, start_q: np.ndarray | None = None
+                  ) -> np.ndarray:
+    """(N, 7): the floating base for joint positions (N, J) that move into a motion whose first configuration is
+    `first` (nq,): where it keeps the feet where they are at the motion's start (each foot's placement gives a
+    base; their mean). With `start_q`, where the robot stands as the move begins, the feet ease from there to
+    there as the joints do (a base planted on the motion's feet jumped at the start by half the difference
+    between the two stances, and put TALOS's centre of mass 1 mm outside). Held at the motion's first base
+    instead, TALOS stood on its toes and in the air (4 cm): that base is pitched for the motion's own legs."""
+    import pinocchio as pin
+    from scipy.spatial.transform import Rotation
+
+    if not len(positions) or not robot.sole_frames:
+        return np.repeat(np.asarray(first[:BASE_NQ], dtype=np.float64)[None], len(positions), axis=0)
+    model, data = robot.model, robot.model.createData()
+    feet = [robot.frame_id(points[0]) for points in robot.sole_frames]
+    placed = _foot_placements(robot, first)
+    if start_q is None:
+        starting, progress = placed, np.ones(len(positions))
+    else:
+        starting = _foot_placements(robot, start_q)
+        delta = positions[-1] - start_q[BASE_NQ:]
+        progress = np.clip((positions - start_q[BASE_NQ:]) @ delta / max(float(delta @ delta), 1e-12), 0.0, 1.0)
+    out = np.empty((len(positions), BASE_NQ))
+    upright = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
+    for n, angles in enumerate(positions):
+        pin.framesForwardKinematics(model, data, np.concatenate([upright, angles]))
+        targets = [a * pin.exp6(progress[n] * pin.log6(a.actInv(b))) for a, b in zip(starting, placed)]
+        bases = [target * data.oMf[f].inverse() for target, f in zip(targets, feet)]
+        out[n, :3] = np.mean([base.translation for base in bases], axis=0)
+        out[n, 3:] = Rotation.from_matrix(np.array([base.rotation for base in bases])).mean().as_quat()
+    return out
 
 
 def continue_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pending: np.ndarray | None = None,
@@ -245,7 +320,7 @@ def continue_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pe
     between them is faded out over `blend_seconds`. Raises TrajectoryRefused rather than return anything outside
     the limits (the step from `start` included), or a motion that is not feasible. `pending_base` (K, 7): the
     base poses of the pending points (default: where the motion's base starts)."""
-    _check_motion(motion, robot, repaired, check_feasibility)
+    feasible = _check_motion(motion, robot, repaired, check_feasibility)
     if len(motion) < 2:
         raise TrajectoryRefused("a motion that continues a plan needs at least 2 frames")
     start = np.asarray(start, dtype=np.float64)
@@ -257,7 +332,7 @@ def continue_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pe
     fade = 0.5 * (1.0 + np.cos(np.pi * k / blend))  # 1 at the join (not played), 0 from `blend` frames on
     positions = np.vstack([pending, frames[1:] + fade[:, None] * offset])
     return _checked(motion, robot, positions, start, 0, _after_pending(motion, pending, pending_base, first=1),
-                    len(pending))
+                    len(pending), feasible)
 
 
 def append_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pending: np.ndarray | None = None,
@@ -268,7 +343,7 @@ def append_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pend
     so nothing is faded). `catch_up_to`: a plan longer than this many points drops some to catch up
     (`catch_up`). Refused as continue_trajectory refuses (the step from the last pending point, or from
     `start`, included)."""
-    _check_motion(motion, robot, repaired, check_feasibility)
+    feasible = _check_motion(motion, robot, repaired, check_feasibility)
     start = np.asarray(start, dtype=np.float64)
     pending = _pending(pending, len(start))
     positions = np.vstack([pending, np.asarray(motion.joint_positions, dtype=np.float64)])
@@ -277,7 +352,7 @@ def append_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray, pend
     if catch_up_to is not None and len(positions) > catch_up_to:
         keep = catch_up(positions, start, len(positions) - catch_up_to, robot.ik_velocity_limit() / robot.control_rate)
         positions, bases, carried = positions[keep], bases[keep], int((keep < len(pending)).sum())
-    return _checked(motion, robot, positions, start, 0, bases, carried)
+    return _checked(motion, robot, positions, start, 0, bases, carried, feasible)
 
 
 def catch_up(positions: np.ndarray, start: np.ndarray, count: int, max_step: np.ndarray) -> np.ndarray:

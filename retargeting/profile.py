@@ -126,6 +126,7 @@ class IKSettings:
     support_margin: float = 0.015  # m the centre of mass keeps inside the support polygon's edges
     support_preview: float = 0.0  # s: a foot about to lift hands its share of the support over this long
     #                                 (0: no balance constraint in the IK; try 0.3)
+    base_acceleration: float = 50.0  # m/s^2 and rad/s^2, each axis: the floating base's (a backflip needs more: 20 lost it 1.3 cm)
 
 
 JUMP_POLICIES = ("adapt", "never")

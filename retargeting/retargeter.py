@@ -56,7 +56,7 @@ class Retargeter:
         self.posture_task = PostureTask(cost=self.settings.posture_cost)
         self.posture_task.set_target(self.robot.reference_q)
         self.tasks = [self.keypoint_task, self.posture_task]
-        self.step_limit = JointStepLimit(self.robot)
+        self.step_limit = JointStepLimit(self.robot, self.settings.base_acceleration)
         self.ground_limit = GroundLimit(self.robot, self.robot.contact_frames)
         self.limits = [self.step_limit, self.ground_limit]
         if profile.keep_apart:
@@ -119,7 +119,7 @@ class Retargeter:
 
     def start(self, q: np.ndarray | None = None):
         """A pink configuration to solve frames from (the reference posture by default); no previous frame."""
-        self.step_limit.q_previous = None
+        self.step_limit.set_previous(None)
         self.failed_steps = 0
         return self._pink.Configuration(self.robot.model, self.robot.data,
                                         self.robot.reference_q if q is None else q)
@@ -147,7 +147,7 @@ class Retargeter:
                 self.failed_steps += 1
                 continue
             configuration.integrate_inplace(velocity, dt)
-        self.step_limit.q_previous = configuration.q[BASE_NQ:].copy()
+        self.step_limit.set_previous(configuration.q)
         return configuration.q.copy()
 
     def _step(self, configuration, dt: float) -> np.ndarray | None:

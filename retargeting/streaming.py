@@ -143,7 +143,7 @@ class StreamingRetargeter:
         self._reference = human[int(np.argmax(human[:, PELVIS, 1]))]
         self._first = self._next = last  # the stream starts now; the calibration's past is not played
         self._configuration = self.retargeter.start(self._start_q)
-        self.retargeter.step_limit.q_previous = self._start_q[BASE_NQ:].copy()  # the robot is there
+        self.retargeter.step_limit.set_previous(self._start_q)  # the robot is there
 
     def _contacts(self, history: np.ndarray) -> np.ndarray:
         """(F,) whether each foot is in contact at the last frame of `history` (M, 22, 3), from the past only."""

@@ -36,8 +36,8 @@ from visualization_msgs.msg import MarkerArray  # noqa: E402
 from motionllm.errors import MotionLLMError  # noqa: E402
 from motionllm_ros.conversions import CLIP_QOS, motion_to_multiarray, multiarray_to_motion  # noqa: E402
 from motionllm_ros.diagnostics import status_values  # noqa: E402
-from ros_helpers import (assert_within_limits, call, collect, last_status, spin_until, stamp_s, start,  # noqa: E402
-                         statuses, wait_for_subscriber)
+from ros_helpers import (assert_within_limits, call, collect, last_status, spin_until, stamp_ns, stamp_s,  # noqa: E402
+                         start, statuses, wait_for_subscriber)
 
 RETARGETER = "motionllm_ros.retargeter"
 COMMANDER = "motionllm_ros.motion_commander"
@@ -64,6 +64,21 @@ class ClipGenerator:
             raise MotionLLMError("this generator cannot make a backflip")
         time.sleep(0.6)  # long enough for progress feedback to be sent
         return self.motion[:int(round((seconds or 2.0) * self.fps))]
+
+
+class RecordedGenerator:
+    """motion_commander generator plug-in: the motions the shipped motion LLM wrote for these commands
+    (`motionllm generate "<command>" --seed 0`, kept in tests/data), so that the test needs no LLM weights."""
+
+    fps = 20.0
+    CLIPS = {"jumps": "generated_jump_forward_twice.npy", "squat": "generated_deep_squat.npy",
+             "behind the back": "generated_hands_behind_back.npy"}
+
+    def generate(self, text: str, seconds: float | None = None) -> np.ndarray:
+        clip = next((name for key, name in self.CLIPS.items() if key in text), None)
+        if clip is None:
+            raise MotionLLMError(f"no recorded motion for '{text}'")
+        return np.load(TESTS_DIR / "data" / clip)
 
 
 @pytest.fixture(scope="module")
@@ -130,17 +145,20 @@ def test_retargeter_publishes_a_real_motion_within_limits_and_streams_it(retarge
     assert 0.015 <= period <= 0.03, f"mean joint state period {period * 1e3:.1f} ms, expected 20 ms"
 
     # The floating base goes with each point: the retargeted root, stamped like the joint state it belongs to,
-    # standing where the motion starts during the lead-in, then moving as the motion does, its twist (in the
-    # pelvis frame) as fast as the pose steps.
+    # during the lead-in where the joints put it with the feet where the motion starts (playback.planted_bases),
+    # then moving as the motion does, without a jump between; its twist (in the pelvis frame) as fast as the
+    # pose steps.
     lead = playing["lead_in_points"]
     assert spin_until(ros_probe, lambda: len(received["robot/odom"]) >= lead + 40, 10), node.output()
     odoms = received["robot/odom"][:lead + 40]
     assert [stamp_s(o) for o in odoms[:60]] == [stamp_s(s) for s in states]
     assert {(o.header.frame_id, o.child_frame_id) for o in odoms} == {("odom", "pelvis")}
     base = np.array([[o.pose.pose.position.x, o.pose.pose.position.y, o.pose.pose.position.z] for o in odoms])
-    assert np.ptp(base[:lead + 1], axis=0).max() < 1e-9 < np.ptp(base[lead:], axis=0).max()
+    assert np.ptp(base[lead:], axis=0).max() > 1e-9
     assert 0.5 < base[lead, 2] < 1.0  # a pelvis height
     steps = np.linalg.norm(np.diff(base, axis=0), axis=1) * g1.control_rate
+    assert steps.max() < 3.0, steps.max()  # m/s: the base never jumps (the IK bounds its acceleration)
+    assert abs(steps[lead] - steps[lead - 1]) < 0.5  # nor at the join
     speed = np.linalg.norm([[o.twist.twist.linear.x, o.twist.twist.linear.y, o.twist.twist.linear.z]
                             for o in odoms[:-1]], axis=1)
     np.testing.assert_allclose(speed, steps, atol=1e-6)
@@ -525,3 +543,66 @@ def test_launch_description_builds_where_launch_ros_is_installed():
     spec.loader.exec_module(module)
     nodes = [e for e in module.generate_launch_description().entities if isinstance(e, launch_ros.actions.Node)]
     assert len(nodes) == 2
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("robot_name", ["g1", "talos"])
+def test_commands_that_would_jump_collide_or_tip_reach_the_robot_feasible_or_not_at_all(ros_process, ros_probe,
+                                                                                          robot_name):
+    """Issue 18's commands, over ROS to a retargeter that requires feasibility: a cartwheel is refused before
+    anything is generated; a jump arrives as a squat-and-rise in place, said so in the status; hands behind the
+    back and a deep squat (self-collision and balance before the IK prevented them) arrive feasible. What the
+    robot is sent (robot/joint_states with robot/odom, a point per control period) is checked here, against the
+    robot's own model: limits, no self-collision, no flight, the centre of mass over the feet on the ground."""
+    from motionllm.retargeting import Robot
+    from motionllm.retargeting.feasibility import feasibility
+    from motionllm.retargeting.motion import RobotMotion
+
+    robot = Robot(robot_name)
+    retargeter = start(ros_process, RETARGETER, f"robot:={robot_name}", "require_feasible:=true", "lead_in_speed:=2.0")
+    commander = ros_process(COMMANDER, "--ros-args", "--params-file", str(LAUNCH_DIR / "motion_commander.yaml"),
+                            "-p", f"generator:={__name__}:RecordedGenerator", "-p", f"robot:={robot_name}",
+                            env=PLUGIN_ENV)
+    assert commander.wait_for_output(r"ready: generator", timeout=90), commander.output()
+    assert retargeter.wait_for_output(rf"ready: {robot_name}", timeout=60), retargeter.output()
+    received = collect(ros_probe, OUTPUTS)
+
+    cartwheel = call(ros_probe, BasicTypes, "/motion_commander/command", command_request("a person does a cartwheel"))
+    assert not cartwheel.bool_value and "cannot be made feasible" in cartwheel.string_value, cartwheel.string_value
+
+    for command in ("a person jumps forward twice", "a person puts both hands behind the back",
+                    "a person does a deep squat"):
+        before = len(received["robot/status"])
+        response = call(ros_probe, BasicTypes, "/motion_commander/command", command_request(command))
+        assert response.bool_value, response.string_value
+        done = lambda: [s for s in statuses(received["robot/status"][before:])  # noqa: E731
+                        if s["state"] in ("finished", "refused")]
+        assert spin_until(ros_probe, done, 120), retargeter.output()
+        published = [s for s in statuses(received["robot/status"][before:]) if s["state"] == "playing"]
+        if done()[0]["state"] == "refused" and "squat" in command:  # TALOS: a quick 10 cm foot shuffle
+            assert "not feasible" in done()[0]["message"] and not published, done()[0]
+            continue
+        assert done()[0]["state"] == "finished" and published, f"{command}: {done()[0]['message']}"
+        report = published[0]
+        assert report["feasibility"]["ok"], report["feasibility"]
+        if "jumps" in command:
+            assert any("squat-and-rise in place" in note for note in report["adaptations"]), report
+            assert "adapted: jump" in report["message"]
+
+    # what was sent, point by point: joint states and the base at the same stamps
+    states = {stamp_ns(m): m for m in received["robot/joint_states"]}
+    odometry = [m for m in received["robot/odom"] if stamp_ns(m) in states]
+    assert len(odometry) > 300, (len(odometry), len(states))
+    order = [robot.joint_names.index(n) for n in states[stamp_ns(odometry[0])].name]
+    positions = np.zeros((len(odometry), len(robot.joint_names)))
+    for row, m in enumerate(odometry):
+        positions[row, order] = states[stamp_ns(m)].position
+    pose = [(m.pose.pose.position, m.pose.pose.orientation) for m in odometry]
+    base = np.array([[p.x, p.y, p.z, o.x, o.y, o.z, o.w] for p, o in pose])
+    sent = RobotMotion(robot=robot.name, control_rate=robot.control_rate, times=np.arange(len(base)) / robot.control_rate,
+                       joint_names=robot.joint_names, joint_positions=positions, root_pose=base)
+    result = feasibility(sent, robot)
+    for check in ("joint_limits", "self_collision", "flight", "balance"):
+        assert result.check(check).ok, f"{robot_name}, what was sent: {result.reason}"
+    assert commander.alive() and retargeter.alive()

@@ -221,8 +221,17 @@ def test_every_point_carries_the_floating_base_and_its_twist_in_the_base_frame(g
     robot, walked = g1.robot, walking_base(motion)
     plan = command_trajectory(walked, robot, check_feasibility=False)
     assert plan.base_poses.shape == (len(plan), 7)
-    np.testing.assert_array_equal(plan.base_poses[:plan.lead_in_frames], walked.root_pose[[0] * plan.lead_in_frames])
     np.testing.assert_array_equal(plan.base_poses[plan.lead_in_frames:], walked.root_pose)
+    # during the lead-in the base is where the joints put it with the feet where the motion starts
+    lead = plan.lead_in_frames
+    feet = [f[0] for f in robot.sole_frames]
+    q = np.concatenate([plan.base_poses, plan.positions], axis=1)
+    standing = robot.frame_positions(q[:lead + 1], feet)
+    drift = np.linalg.norm(standing - standing[-1], axis=-1)
+    # without the base it starts from, the feet are planted on the motion's: off by half the two stances'
+    # difference (here 7.5 cm) at the start, none at the end
+    assert lead > 10 and drift.max() < 0.05 and drift[-5:].max() < 0.01, drift
+    assert np.linalg.norm(np.diff(plan.base_poses[:lead + 2, :3], axis=0), axis=1).max() < 0.02
     twist = base_velocities(walked.root_pose, robot.control_rate)
     heading = 0.3 * np.arange(len(walked)) / robot.control_rate
     # 0.5 m/s along world x, seen from a base turned by `heading`; 0.3 rad/s about its z
@@ -241,3 +250,27 @@ def test_every_point_carries_the_floating_base_and_its_twist_in_the_base_frame(g
                                  check_feasibility=False, pending_base=pending_base)
     np.testing.assert_array_equal(joined.base_poses[:11], pending_base)
     np.testing.assert_array_equal(joined.base_poses[11:], chunk.root_pose[1:])
+
+
+def test_a_motion_starts_where_the_robot_stands_and_the_base_goes_on_from_there(g1, motion):
+    """With the base of the last point sent, a motion is moved across the floor to begin where the robot's feet
+    are (a generated motion starts at its own origin), and the lead-in's base eases from there: no jump."""
+    from scipy.spatial.transform import Rotation
+
+    robot = g1.robot
+    first = command_trajectory(motion, robot, check_feasibility=False)
+    end_base, end_joints = first.base_poses[-1].copy(), first.positions[-1]
+    end_base[:2] += [1.5, -0.7]  # the robot walked elsewhere and turned
+    end_base[3:] = (Rotation.from_euler("z", 1.2) * Rotation.from_quat(end_base[3:])).as_quat()
+    plan = command_trajectory(motion, robot, end_joints, start_base=end_base, check_feasibility=False)
+    feet = [f[0] for f in robot.sole_frames]
+    at_end = robot.frame_positions(np.concatenate([end_base, end_joints])[None], feet)[0]
+    q = np.concatenate([plan.base_poses, plan.positions], axis=1)
+    lead = plan.lead_in_frames
+    at_start = robot.frame_positions(q[lead:lead + 1], feet)[0]
+    np.testing.assert_allclose(at_start[:, :2].mean(axis=0), at_end[:, :2].mean(axis=0), atol=1e-6)
+    steps = np.linalg.norm(np.diff(np.vstack([end_base[None], plan.base_poses])[:, :3], axis=0), axis=1)
+    assert steps.max() < 0.05, steps.max()  # m per control period, the step from the last point sent included
+    moved = plan.base_poses[lead:, :2] - plan.base_poses[lead, :2]
+    original = motion.root_pose[:, :2] - motion.root_pose[0, :2]
+    np.testing.assert_allclose(np.linalg.norm(moved, axis=1), np.linalg.norm(original, axis=1), atol=1e-9)

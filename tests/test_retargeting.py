@@ -171,10 +171,24 @@ def test_contact_is_low_and_slow_and_long_enough():
     ankle[20:22, 1] = 0.3  # a 2-frame blip down to rest height in between is too short to count
     contact = detect_contacts(ankle, rate, 0.08, rule)
     assert contact[:18].all() and not contact[42:58].any() and not contact[72:].any()
-    blip = np.ones(100, dtype=bool)
-    blip[10:12] = False
-    blip[11] = True  # a 1-frame contact run
-    assert not detect_contacts(np.where(blip[:, None], [0, 0.08, 0], [0, 0.4, 0]), rate, 0.08, rule)[11]
+    blip = np.zeros(100, dtype=bool)
+    blip[11] = True  # a 1-frame contact run in the air
+    assert not detect_contacts(np.where(blip[:, None], [0, 0.08, 0], [0, 0.4, 0]), rate, 0.08, rule).any()
+
+
+def test_a_foot_lifted_for_less_than_a_step_stays_in_contact():
+    """A shuffle (0.1 s low but moving, back where it was) is not a step, nor is a foot that reaches the ground
+    just after the start: the robot would stand on one foot for it. A 0.3 s swing in the air is a step."""
+    rate, rule = 50.0, ContactRule(max_height=0.05, max_speed=0.3, min_duration=0.1)
+    ankle = np.zeros((100, 3))
+    ankle[:, 1] = 0.08
+    ankle[:3, 1] = 0.12  # the first frames a little high
+    ankle[30:35, 0] = [0.01, 0.02, 0.02, 0.01, 0.0]  # 0.1 s of shuffling in place
+    ankle[60:75, 1] = 0.3  # 0.3 s up
+    contact = detect_contacts(ankle, rate, 0.08, rule)
+    assert contact[:58].all() and not contact[62:73].any() and contact[78:].all()
+    ankle[95:, 1] = 0.3  # lifting at the end: not filled
+    assert not detect_contacts(ankle, rate, 0.08, rule)[96:].any()
 
 
 def test_pinned_foot_holds_still_and_eases_in():

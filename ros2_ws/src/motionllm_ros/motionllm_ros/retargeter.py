@@ -67,8 +67,10 @@ altered: it is logged, counted on /diagnostics and reported on robot/status. Mal
 wrong layout) are handled the same way and the node keeps running. Retargeting runs on a worker thread,
 so the stream, the services and the diagnostics never wait for it; a motion that arrives while another is
 being retargeted replaces any motion still waiting. A new trajectory replaces the one playing, starting
-from the last point streamed. Before the first trajectory the robot is assumed to stand in the profile's
-reference posture.
+from the last point streamed, and the motion is moved across the floor to begin where the robot stands (its
+feet at the last point; playback.anchored), so the base on robot/odom goes on from there instead of jumping to
+the next motion's origin; during the lead-in the base keeps the feet down. Before the first trajectory the
+robot is assumed to stand in the profile's reference posture at the origin of robot/odom.
 
 Streamed imitation (imitation_mode stream; motionllm.retargeting.streaming.StreamingRetargeter): the callback
 queues each skeleton of the followed body; the worker gives it to the stream, which after 0.5 s of calibration
@@ -240,6 +242,7 @@ class RetargeterNode(Node):
         self._epoch_ns: int | None = None  # capture times given to LiveImitation are seconds since this stamp
         self._planned: tuple[int, int] | None = None  # (timeline, index) of the chunk the current plan ends with
 
+        self._frames_ready = self.create_guard_condition(self._take_streamed)  # the worker's, for the executor
         self._worker = threading.Thread(target=self._work, name="retargeter_worker", daemon=True)
         self._worker.start()
         if not self._imitate:
@@ -411,7 +414,7 @@ class RetargeterNode(Node):
             self._imitation.reset()
         if self._stream is not None:
             if q is None:
-                base = self._last_base if self._last_base is not None else self._robot.reference_q[:BASE_NQ]
+                base = self._standing_base()
                 q = np.concatenate([base, self._last_command])
             self._streaming = False
             with self._lock:
@@ -493,18 +496,29 @@ class RetargeterNode(Node):
                     if self._stream_reset is not None:  # a stop or a refusal meanwhile: these frames are void
                         break
                     self._streamed.append((outcome, received, epoch, time.perf_counter() - start, repaired, t))
+                self._frames_ready.trigger()
 
     # --- the stream (executor thread, at the control rate) ----------------------------------------------
+
+    def _standing_base(self) -> np.ndarray:
+        """Where the floating base is: at the last point sent, or before any the reference posture's."""
+        return self._robot.reference_q[:BASE_NQ] if self._last_base is None else self._last_base
+
+    def _take_streamed(self) -> None:
+        """The stream's new frames into the plan, published: at once when the worker has them (its guard
+        condition wakes the executor; waiting for the next tick added up to a control period), else at a tick."""
+        with self._lock:
+            streamed, self._streamed = self._streamed, []
+        for frames in streamed:
+            if not self._append_streamed(*frames):
+                break  # refused: the stream restarts from where the robot is; the rest continued the refused ones
 
     def _tick(self) -> None:
         with self._lock:
             result, self._result = self._result, None
-            streamed, self._streamed = self._streamed, []
         if result is not None:
             self._start(*result)
-        for frames in streamed:
-            if not self._append_streamed(*frames):
-                break  # refused: the stream restarts from where the robot is; the rest continued the refused ones
+        self._take_streamed()
         if self._playing is None or self._stopped:
             if self._streaming and not self._stopped and time.monotonic() - self._appended_at < STARVED_S:
                 with self._lock:
@@ -547,7 +561,7 @@ class RetargeterNode(Node):
         try:
             if chunk is None:
                 plan = command_trajectory(outcome, self._robot, self._last_command, self._lead_in_speed, repaired,
-                                          check_feasibility=self._require_feasible)
+                                          check_feasibility=self._require_feasible, start_base=self._standing_base())
             elif joins:  # the next chunk of the plan playing (or just ended): after it, without a lead-in
                 try:
                     plan = continue_trajectory(outcome, self._robot, self._last_command, pending, repaired,
@@ -572,7 +586,9 @@ class RetargeterNode(Node):
         replaced = self._playing is not None
         self._playing, self._next_point = plan, 0
         latency_ms = (time.monotonic() - received) * 1e3
-        extra: dict[str, object] = {"source": "clip"}
+        # what the retargeter changed so that the robot may do it (a jump done in place), and each check
+        extra: dict[str, object] = {"source": "clip", "adaptations": list(outcome.adaptations),
+                                    "feasibility": None if plan.feasibility is None else plan.feasibility.to_dict()}
         if chunk is not None:
             # Clocks: ROS system time, the capture stamps' clock. capture: the skeleton that completed the chunk
             # -> its trajectory published; lag: the body at the chunk's end -> the robot there (its last point).
@@ -593,9 +609,11 @@ class RetargeterNode(Node):
                 self._lag_ms.append(lag_ms)
         what = "trajectory" if chunk is None else f"imitation chunk {chunk.index} of {self._following}:"
         carried = f", {plan.carried_frames} carried over" if plan.carried_frames else ""
+        adapted = "".join(f"; adapted: {note}" for note in outcome.adaptations)
+        checked = "" if plan.feasibility is None else "; feasible (limits, self-collision, flight, flat feet, balance)"
         message = (f"{what} {len(plan)} points ({plan.duration_s:.2f} s, lead-in {plan.lead_in_frames}{carried}) "
                    f"published{' (replacing the one playing)' if replaced else ''}; retargeted in "
-                   f"{retarget_s * 1e3:.0f} ms; {plan.check.describe()}")
+                   f"{retarget_s * 1e3:.0f} ms; {plan.check.describe()}{checked}{adapted}")
         if chunk is None or chunk.index == 0:
             self.get_logger().info(message)
         else:  # a chunk a second while imitating: the log gets one in ten
