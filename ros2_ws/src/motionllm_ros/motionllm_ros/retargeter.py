@@ -280,7 +280,7 @@ class RetargeterNode(Node):
                   "Robot profile: g1, talos, or a profile .yaml (docs/retargeting.md)")
         parameter("require_feasible", False, ParameterType.PARAMETER_BOOL,
                   "Refuse motions that fail the feasibility check (self-collision, balance, flight, flat feet); "
-                  "off by default until the G1 IK keeps a hanging hand off its hip motors (issue 18)")
+                  "off by default: human-speed walks and kicks fail the quasi-static balance check (issue 18)")
         parameter("lead_in_speed", DEFAULT_LEAD_IN_SPEED, ParameterType.PARAMETER_DOUBLE,
                   "Peak joint speed (rad/s) of the move from the last command to a motion's first frame",
                   floating_point_range=[FloatingPointRange(from_value=0.05, to_value=20.0)])
