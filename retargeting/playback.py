@@ -246,13 +246,18 @@ def command_trajectory(motion: RobotMotion, robot: Robot, start: np.ndarray | No
                     np.vstack([planted_bases(robot, ramp, motion.q[0], start_q), bases]), feasible=feasible)
 
 
+def _foot_frames(robot: Robot) -> list[int]:
+    """A frame fixed on each profile foot: its first sole point's."""
+    return [robot.frame_id(points[0]) for points in robot.sole_frames]
+
+
 def _foot_placements(robot: Robot, q: np.ndarray) -> list:
-    """World placements (pin.SE3) of a frame fixed on each profile foot (its first sole point), at q (nq,)."""
+    """World placements (pin.SE3) of each foot's frame (_foot_frames) at q (nq,)."""
     import pinocchio as pin
 
     data = robot.model.createData()
     pin.framesForwardKinematics(robot.model, data, np.asarray(q, dtype=np.float64))
-    return [data.oMf[robot.frame_id(points[0])].copy() for points in robot.sole_frames]
+    return [data.oMf[f].copy() for f in _foot_frames(robot)]
 
 
 def anchored(motion: RobotMotion, robot: Robot, start_q: np.ndarray) -> RobotMotion:
@@ -292,7 +297,7 @@ def planted_bases(robot: Robot, positions: np.ndarray, first: np.ndarray, start_
     if not len(positions) or not robot.sole_frames:
         return np.repeat(np.asarray(first[:BASE_NQ], dtype=np.float64)[None], len(positions), axis=0)
     model, data = robot.model, robot.model.createData()
-    feet = [robot.frame_id(points[0]) for points in robot.sole_frames]
+    feet = _foot_frames(robot)
     placed = _foot_placements(robot, first)
     if start_q is None:
         starting, progress = placed, np.ones(len(positions))
