@@ -4,7 +4,7 @@
     ros2 launch launch/commander.launch.py robot:=talos
     ros2 launch launch/commander.launch.py generator:=my_pkg.my_module:MyGenerator
 
-Commands (motion/command, /motion_commander/command, /motion_commander/execute_command) become motions on
+Commands (motion/command, /motion_commander/command, /motion_commander/command_motion) become motions on
 motion/clip, which the retargeter turns into robot/joint_trajectory and a robot/joint_states stream
 (docs/ros.md). Each node keeps ROS traffic on this machine by itself (ROS_AUTOMATIC_DISCOVERY_RANGE=
 LOCALHOST, motionllm_ros.environment). Needs the ros2 launch tools (launch, launch_ros) and the

@@ -81,7 +81,7 @@ def validate(model: Evaluator, split: PairedSplit, rng: np.random.Generator) -> 
 
 
 def train_evaluator(data: Path, out: Path, cfg: EvaluatorTrainConfig, progress: bool = True) -> dict:
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -102,7 +102,7 @@ def train_evaluator(data: Path, out: Path, cfg: EvaluatorTrainConfig, progress: 
     for epoch in range(cfg.epochs):
         model.train()
         losses = []
-        bar = tqdm(range(cfg.steps_per_epoch), desc=f"evaluator epoch {epoch + 1}/{cfg.epochs}", disable=not progress)
+        bar = progress_bar(range(cfg.steps_per_epoch), desc=f"evaluator epoch {epoch + 1}/{cfg.epochs}", enabled=progress)
         for _ in bar:
             idx = rng.choice(len(train.clips), cfg.batch_size, replace=False)
             clips, text, captions = _batch(train, idx, rng)

@@ -54,10 +54,12 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run_generate)
 
     p = subparsers.add_parser("caption", help="motion -> text (long motions in time windows)",
-                              description="Caption a motion file; motions longer than 10 s are captioned in "
-                                          "windows, printed with their times.")
+                              description="Caption a motion file; motions longer than 10 s (or any motion, with "
+                                          "--window) are captioned in windows, printed with their times.")
     p.add_argument("motion", type=Path, help="motion file (joints or features .npy, BVH, ...)")
-    p.add_argument("--window", type=float, default=6.0, help="window length in seconds for long motions")
+    p.add_argument("--window", type=float, default=None,
+                   help="caption windows of this many seconds, 0.2-10 (default: one caption for up to 10 s, "
+                        "6 s windows for longer motions)")
     p.add_argument("--json", action="store_true", help="print JSON lines {start, end, caption}")
     _add_model_options(p)
     p.set_defaults(func=run_caption)
@@ -169,39 +171,68 @@ def _read(path: Path):
 
 
 def _check_outputs(args) -> None:
+    from motionllm.fileio import check_output_path
     from motionllm.motion.formats import detect_output_format
     from motionllm.motion.render import check_output_suffix
 
     detect_output_format(args.out)
+    check_output_path(args.out, "--out")
     if args.render is not None:
         check_output_suffix(args.render)
+        check_output_path(args.render, "--render")
 
 
 def _write(args, joints, title: str) -> None:
+    """The motion, and its render when asked: both or neither."""
+    from motionllm.fileio import command_outputs
     from motionllm.motion.formats import write_motion
 
-    write_motion(args.out, joints)
+    with command_outputs(args.out, args.render) as (out, render):
+        write_motion(out, joints)
+        if render is not None:
+            from motionllm.motion.render import render_motion
+
+            render_motion(joints, render, title=title)
     print(f"wrote {args.out} ({len(joints)} frames, {len(joints) / 20:.1f} s)", file=sys.stderr)
     if args.render is not None:
-        from motionllm.motion.render import render_motion
-
-        render_motion(joints, args.render, title=title)
         print(f"wrote {args.render}", file=sys.stderr)
 
 
+def _check_seconds(args) -> None:
+    from motionllm.commands import seconds_refusal
+
+    refusal = seconds_refusal(args.seconds)
+    if refusal:
+        raise MotionLLMError(f"--seconds: {refusal}")
+
+
 def run_generate(args: argparse.Namespace) -> int:
+    # Everything that can be wrong with the arguments is found before the 10-20 s model load.
+    from motionllm.commands import MotionCommander
+
     _check_outputs(args)
-    lm = _load(args)
+    _check_seconds(args)
     from motionllm.models.llm import T2M_SAMPLING
 
-    joints = lm.generate(args.text, seconds=args.seconds, sampling=_sampling(args, T2M_SAMPLING))
+    sampling = _sampling(args, T2M_SAMPLING)
+    verdict = MotionCommander().check(args.text, args.seconds)  # the ROS commander's check (loads MiniLM only)
+    if not verdict.ok:
+        raise MotionLLMError(verdict.message)
+    lm = _load(args)
+    joints = lm.generate(args.text, seconds=args.seconds, sampling=sampling)
     _write(args, joints, args.text)
     return 0
 
 
 def run_caption(args: argparse.Namespace) -> int:
+    from motionllm.models.motion_llm import MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS
+
+    if args.window is not None and not MIN_WINDOW_SECONDS <= args.window <= MAX_WINDOW_SECONDS:
+        raise MotionLLMError(f"--window must be in [{MIN_WINDOW_SECONDS:g}, {MAX_WINDOW_SECONDS:g}] seconds, "
+                             f"got {args.window:g}")
+    motion = _read(args.motion)
     lm = _load(args)
-    for start, end, caption in lm.describe(_read(args.motion), window_seconds=args.window):
+    for start, end, caption in lm.describe(motion, window_seconds=args.window):
         if args.json:
             print(json.dumps({"start": round(start, 2), "end": round(end, 2), "caption": caption}))
         else:
@@ -210,8 +241,11 @@ def run_caption(args: argparse.Namespace) -> int:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    lm = _load(args)
+    from motionllm.models.motion_llm import MotionLanguageModel
+
+    MotionLanguageModel.check_text(args.question, "question")
     motion = _read(args.motion)
+    lm = _load(args)
     limit = int(lm.config.max_motion_tokens / lm.config.tokens_per_second * lm.fps)
     print(lm.ask(motion[-limit:], args.question))
     return 0
@@ -219,14 +253,20 @@ def run_ask(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     _check_outputs(args)
+    _check_seconds(args)
+    sampling = _sampling(args)
+    motion = _read(args.motion)
     lm = _load(args)
-    _write(args, lm.predict(_read(args.motion), seconds=args.seconds, sampling=_sampling(args)), "prediction")
+    _write(args, lm.predict(motion, seconds=args.seconds, sampling=sampling), "prediction")
     return 0
 
 
 def run_inbetween(args: argparse.Namespace) -> int:
     _check_outputs(args)
+    _check_seconds(args)
+    sampling = _sampling(args)
+    start, end = _read(args.start), _read(args.end)
     lm = _load(args)
-    joints = lm.inbetween(_read(args.start), _read(args.end), seconds=args.seconds, sampling=_sampling(args))
+    joints = lm.inbetween(start, end, seconds=args.seconds, sampling=sampling)
     _write(args, joints, "in-between")
     return 0

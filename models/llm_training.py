@@ -62,7 +62,7 @@ def tokenizer_key(tokenizer_dir: Path) -> str:
 def load_clips(data: Path, split: str, motion_tokenizer: MotionTokenizer, tokenizer_dir: Path, cache_dir: Path,
                max_tokens: int, progress: bool = True) -> list[Clip]:
     """The split's clips with their motion codes (tokenised once, then read from the cache)."""
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
 
     from motionllm.motion.dataset import HumanML3DDataset
 
@@ -74,7 +74,7 @@ def load_clips(data: Path, split: str, motion_tokenizer: MotionTokenizer, tokeni
             names, flat, offsets = list(f["names"]), f["codes"], f["offsets"]
         codes = {str(n): flat[offsets[i]:offsets[i + 1]] for i, n in enumerate(names)}
     missing = [s for s in dataset if s.name not in codes]
-    for sample in tqdm(missing, desc=f"tokenise {split}", unit="clip", disable=not progress or not missing):
+    for sample in progress_bar(missing, desc=f"tokenise {split}", unit="clip", enabled=progress and bool(missing)):
         codes[sample.name] = motion_tokenizer.encode(sample.features).astype(np.int16)
     if missing:
         names = sorted(codes)
@@ -340,7 +340,7 @@ def _plot_history(history: list[dict], path: Path) -> None:
 
 def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, evaluator_dir: Path | None,
               resume: bool = True, progress: bool = True) -> dict:
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
 
     from motionllm.models.evaluator import Evaluator
     from motionllm.models.motion_llm import MotionLanguageModel
@@ -400,7 +400,7 @@ def train_llm(data: Path, out: Path, cfg: LLMTrainConfig, tokenizer_dir: Path, e
         with atomic_path(out / "history.json") as tmp:
             tmp.write_text(json.dumps(history, indent=2))
 
-    bar = tqdm(total=cfg.steps, initial=step, desc="train llm", unit="step", disable=not progress)
+    bar = progress_bar(total=cfg.steps, initial=step, desc="train llm", unit="step", enabled=progress)
     running, tokens, started = [], 0, time.time()
     try:
         while step < cfg.steps:

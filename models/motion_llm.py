@@ -25,7 +25,8 @@ from motionllm.models.paths import shipped
 from motionllm.models.vqvae import MotionTokenizer
 
 MAX_COMMAND_CHARS = 300
-CAPTION_WINDOW_SECONDS = 6.0
+CAPTION_WINDOW_SECONDS = 6.0  # windows of a motion longer than the model reads at once (10 s)
+MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 0.2, 10.0  # a window of 2 motion tokens .. the most the model reads
 MAX_ANSWER_TOKENS = 12  # Q&A answers are a word or a short phrase
 
 
@@ -113,12 +114,12 @@ class MotionLanguageModel:
                lengths: list[int | None] | None = None, batch_size: int = 32, progress: str | None = None) -> list:
         """Answer each example: code arrays for motion tasks, strings for text tasks. progress: a label for a
         progress bar over the batches (none by default)."""
-        from tqdm import tqdm
+        from motionllm.console import progress_bar
 
         out: list = []
         lengths = lengths or [None] * len(examples)
         batches = range(0, len(examples), batch_size)
-        for start in tqdm(batches, desc=progress, unit="batch", disable=progress is None, leave=False):
+        for start in progress_bar(batches, desc=progress, unit="batch", enabled=progress is not None, leave=False):
             chunk = examples[start:start + batch_size]
             motion = chunk[0].task in MOTION_TASKS
             if any((e.task in MOTION_TASKS) != motion for e in chunk):
@@ -135,7 +136,8 @@ class MotionLanguageModel:
 
     # ------------------------------------------------------------ the user API
 
-    def check_text(self, text: str, what: str = "command") -> str:
+    @staticmethod
+    def check_text(text: str, what: str = "command") -> str:
         text = " ".join(str(text).split())
         if not text:
             raise MotionLLMError(f"the {what} is empty")
@@ -173,12 +175,15 @@ class MotionLanguageModel:
         """One sentence for a motion of up to 10 s."""
         return self.answer([Example("m2t", M2T_PROMPTS[0], [self._motion_codes(motion)])])[0]
 
-    def describe(self, motion: np.ndarray, window_seconds: float = CAPTION_WINDOW_SECONDS) -> list[tuple[float, float, str]]:
-        """(start s, end s, caption) for consecutive windows of a motion of any length; repeats are merged."""
+    def describe(self, motion: np.ndarray, window_seconds: float | None = None) -> list[tuple[float, float, str]]:
+        """(start s, end s, caption) for consecutive windows of a motion of any length; repeats are merged.
+        window_seconds None: one caption for a motion the model reads at once (10 s), CAPTION_WINDOW_SECONDS
+        windows for a longer one; given: windows of that length, whatever the motion's."""
         codes = self.codes_of(motion)
-        per_window = max(2, int(round(window_seconds * self.config.tokens_per_second)))
+        seconds = CAPTION_WINDOW_SECONDS if window_seconds is None else window_seconds
+        per_window = max(2, int(round(seconds * self.config.tokens_per_second)))
         per_window = min(per_window, self.config.max_motion_tokens)
-        if len(codes) <= self.config.max_motion_tokens:
+        if window_seconds is None and len(codes) <= self.config.max_motion_tokens:
             per_window = len(codes)
         starts = list(range(0, len(codes), per_window))
         if len(starts) > 1 and len(codes) - starts[-1] < 2:

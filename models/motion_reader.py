@@ -232,13 +232,13 @@ def _fit(module: nn.Module, parameters: list, cfg, step_loss, validate, save, ev
          progress: bool) -> list[dict]:
     """AdamW with a one-cycle schedule for cfg.steps; `evaluations` times (and at the end) `validate(step)` gives
     (figures, score) in eval mode, and `save()` runs whenever the score is the best yet. Returns the records."""
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
 
     optimiser = torch.optim.AdamW(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, cfg.lr, total_steps=cfg.steps)
     history, best, losses, started = [], None, [], time.time()
     eval_every = max(1, cfg.steps // evaluations)
-    bar = tqdm(range(cfg.steps), desc=desc, unit="step", disable=not progress)
+    bar = progress_bar(range(cfg.steps), desc=desc, unit="step", enabled=progress)
     module.train()
     for step in bar:
         loss = step_loss(step)

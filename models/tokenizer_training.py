@@ -112,7 +112,7 @@ def _plot_history(history: list[dict], path: Path) -> None:
 
 
 def train_tokenizer(data: Path, out: Path, cfg: TokenizerTrainConfig, resume: bool = True, progress: bool = True) -> dict:
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
 
     from motionllm.motion.dataset import feature_statistics
 
@@ -153,7 +153,7 @@ def train_tokenizer(data: Path, out: Path, cfg: TokenizerTrainConfig, resume: bo
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
-    bar = tqdm(total=cfg.steps, initial=step, desc="train tokenizer", unit="step", disable=not progress)
+    bar = progress_bar(total=cfg.steps, initial=step, desc="train tokenizer", unit="step", enabled=progress)
     model.train()
     running, started = [], time.time()
     while step < cfg.steps:

@@ -4,12 +4,14 @@
     checker.check("wave with your right hand")   # CommandCheck(ok=True, ...)
     checker.check("what is the weather")         # ok=False, reason "not a motion command: ..."
     ok, reason = check_command("tell me a joke")
+    commander.check("fly to the moon", seconds=3)  # CommandResult(ok=False, message="not a motion command: ...")
 
     commander = MotionCommander()                 # the shipped motion LLM, loaded on first use
     result = commander.handle("wave with your right hand")   # CommandResult: ok, message, joints (T, 22, 3)
 
 A command is refused, with a one-line reason and before any motion is generated, when it is
-- empty, or longer than MAX_COMMAND_CHARS characters or MAX_COMMAND_WORDS words;
+- empty, or longer than MAX_COMMAND_CHARS characters or MAX_COMMAND_WORDS words; or asks for a length
+  outside (0, MAX_COMMAND_SECONDS] s, or for a robot other than the commander's;
 - not made of words: more than half its words are neither in the MiniLM vocabulary nor in the corpus
   caption templates ("asdfgh", "zxcvbnm");
 - not about motion: its MiniLM sentence embedding is less similar than `threshold` (cosine) to every
@@ -41,6 +43,7 @@ from motionllm.models.motion_llm import MAX_COMMAND_CHARS  # the motion LLM's ow
 from motionllm.models.motion_llm import load_model_or_plugin
 
 MAX_COMMAND_WORDS = 50
+MAX_COMMAND_SECONDS = 10.0  # the longest motion a command may ask for: the motion LLM writes up to 10 s in one span
 DEFAULT_THRESHOLD = 0.5  # cosine similarity to the nearest reference command (calibration in docs/ros.md)
 REFERENCES_PER_ACTION = 12  # imperative references per action type (evenly spread over its variants)
 CAPTIONS_PER_ACTION = 4  # HumanML3D-style caption references per action type
@@ -290,6 +293,7 @@ class CommandResult:
     fps: float = 0.0
     check: CommandCheck | None = None
     generate_s: float = 0.0  # time spent generating
+    refused: bool = False  # by MotionCommander.check, before anything was generated
 
     @property
     def seconds(self) -> float:
@@ -337,6 +341,13 @@ def capability_refusal(text: str, capabilities, robot: str) -> str | None:
     return None
 
 
+def seconds_refusal(seconds: float | None) -> str | None:
+    """Why a motion of `seconds` cannot be asked for (None: it can; None seconds: the model decides)."""
+    if seconds is None or (np.isfinite(seconds) and 0 < seconds <= MAX_COMMAND_SECONDS):
+        return None
+    return f"seconds must be in (0, {MAX_COMMAND_SECONDS:g}], got {seconds:g}"
+
+
 class MotionCommander:
     """Command text -> checked -> generated motion. The generator is injectable (anything with
     `generate(text, seconds)` and `fps`, or a zero-argument factory of one, called on first use).
@@ -357,9 +368,26 @@ class MotionCommander:
             self._generator = self._factory()
         return self._generator
 
+    def check(self, text: str, seconds: float | None = None, robot: str = "") -> CommandResult:
+        """Everything that refuses a command before it is generated, for the CLI and the ROS commander alike:
+        ok=False with the reason, or ok=True (no joints) when it may be generated. `seconds` None: the model
+        decides; `robot` "": this commander's robot."""
+        check = self.checker.check(text)
+        mine = self.profile.name if self.profile is not None else ""
+        if not check.ok:
+            refusal = check.reason
+        elif robot and robot != mine:
+            serves = f"serves {mine}" if mine else "has no robot profile"
+            refusal = f"robot '{robot}': this commander {serves}; send the command to that robot's commander"
+        else:
+            refusal = self.refusal(check.text) or seconds_refusal(seconds)
+        if refusal:
+            return CommandResult(False, refusal, check.text, check=check, refused=True)
+        return CommandResult(True, "", check.text, check=check)
+
     def handle(self, text: str, seconds: float | None = None,
-               progress: Callable[[str, float], None] | None = None) -> CommandResult:
-        """Check, then generate. Refusals and generator errors come back as ok=False with the reason;
+               progress: Callable[[str, float], None] | None = None, robot: str = "") -> CommandResult:
+        """Check (`check`), then generate. Refusals and generator errors come back as ok=False with the reason;
         anything else raised by the generator propagates (a bug, not bad input)."""
         import time
 
@@ -367,14 +395,10 @@ class MotionCommander:
 
         report = progress or (lambda stage, fraction: None)
         report("checking", 0.0)
-        check = self.checker.check(text)
-        if not check.ok:
-            return CommandResult(False, check.reason, check.text, check=check)
-        refusal = self.refusal(check.text)
-        if refusal:
-            return CommandResult(False, refusal, check.text, check=check)
-        if seconds is not None and not (np.isfinite(seconds) and seconds > 0):
-            return CommandResult(False, f"seconds must be positive, got {seconds}", check.text, check=check)
+        verdict = self.check(text, seconds, robot)
+        if not verdict.ok:
+            return verdict
+        check = verdict.check
         report("generating", 0.1)
         start = time.perf_counter()
         try:

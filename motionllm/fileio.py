@@ -58,6 +58,41 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_output_path(path: str | os.PathLike, what: str = "output") -> Path:
+    """A path a command will write, checked before any work: one-line MotionLLMError if it is a folder, its
+    folder does not exist (we never create folders we were not asked to) or cannot be written."""
+    from motionllm.errors import MotionLLMError
+
+    path = Path(path)
+    if str(path) in ("", "-") or path.name in ("", ".", ".."):
+        raise MotionLLMError(f"{what} '{path}': not a file name")
+    if path.is_dir():
+        raise MotionLLMError(f"{what} '{path}' is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise MotionLLMError(f"{what} '{path}': the folder '{folder}' does not exist (create it first)")
+    try:  # the one check that tells the truth for root, read-only mounts and ACLs: writing there
+        fd, probe = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".probe", dir=folder)
+    except OSError as exc:
+        raise MotionLLMError(f"{what} '{path}': cannot write to '{folder}' ({exc.strerror.lower()})") from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+@contextlib.contextmanager
+def command_outputs(*paths: str | os.PathLike | None) -> Iterator[tuple[Path | None, ...]]:
+    """The output files of one command, all or none: each is checked first (`check_output_path`), the block
+    writes to temporary paths beside them (same suffixes; None stays None), and they replace the real paths
+    only if the whole block succeeds. A command that fails part-way (a failed --render after its motion was
+    written) leaves nothing behind, and an existing file is replaced only on success."""
+    for path in paths:
+        if path is not None:
+            check_output_path(path)
+    with contextlib.ExitStack() as stack:
+        yield tuple(None if path is None else stack.enter_context(atomic_path(path)) for path in paths)
+
+
 def save_npy(path: str | os.PathLike, array) -> None:
     import numpy as np
 

@@ -108,14 +108,23 @@ def graph_commands(args: argparse.Namespace) -> dict[str, list[str]]:
         raise MotionLLMError(f"--robot is for the {' and '.join(sorted(ROBOT_GRAPHS))} graphs")
     params_dir = args.params_dir or default_params_dir()
     overrides = parse_overrides(args.param, nodes)
-    if args.video:
-        if not Path(args.video).exists():
-            raise MotionLLMError(f"{args.video}: no such file or folder")
-        overrides["camera_source"].insert(0, f"source:={Path(args.video).resolve()}")
+    if args.graph in CAMERA_GRAPHS and args.camera is None:
+        # the video (--video, else the params file's): checked here, so that a graph never starts around a
+        # source that cannot play; a relative default resolves from the repository, not the current folder
+        video = Path(args.video).resolve() if args.video else default_video(params_dir)
+        check_video(video, "--video" if args.video else f"the default video ({params_dir / 'camera_source.yaml'})")
+        overrides["camera_source"].insert(0, f"source:={video}")
     if args.camera is not None:
         overrides["camera_source"].insert(0, f"source:=webcam:{args.camera}")  # a bare 0 would be an integer
+    if args.graph in CAMERA_GRAPHS:  # a source that fails while the graph runs stops it (non-zero exit)
+        overrides["camera_source"].insert(0, "exit_on_source_error:=true")
     if args.robot:
-        overrides["retargeter"].insert(0, f"robot:={args.robot}")
+        from motionllm.retargeting.profile import load_profile
+
+        load_profile(args.robot)  # an unknown robot: one line here, before any node starts
+        for name in ("retargeter", "motion_commander"):
+            if name in nodes:
+                overrides[name].insert(0, f"robot:={args.robot}")
     if args.graph == "imitation":  # before the --param overrides: the last value given wins
         overrides["retargeter"].insert(0, "imitate:=auto")
     commands = {}
@@ -128,6 +137,35 @@ def graph_commands(args: argparse.Namespace) -> dict[str, list[str]]:
             command += ["-p", parameter]
         commands[name] = command
     return commands
+
+
+def default_video(params_dir: Path) -> Path:
+    """camera_source.yaml's `source`, a relative path taken from the repository root (params_dir's parent)."""
+    import yaml
+
+    params_file = params_dir / "camera_source.yaml"
+    try:
+        source = yaml.safe_load(params_file.read_text())["camera_source"]["ros__parameters"]["source"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise MotionLLMError(f"{params_file}: no camera_source source to play ({type(exc).__name__}); "
+                             "give --video or --camera") from None
+    path = Path(str(source)).expanduser()
+    return path if path.is_absolute() else (params_dir.parent / path).resolve()
+
+
+def check_video(path: Path, what: str) -> None:
+    """One frame of `path` decodes, or a one-line MotionLLMError."""
+    from motionllm.perception.sources import open_source
+
+    if not path.exists():
+        raise MotionLLMError(f"{what}: {path}: no such file or folder")
+    try:
+        with open_source(str(path)) as source:
+            frame = source.read()
+    except MotionLLMError as exc:
+        raise MotionLLMError(f"{what}: {exc}") from None
+    if frame is None:
+        raise MotionLLMError(f"{what}: {path}: no frame can be decoded")
 
 
 def _die_with_parent() -> None:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from motionllm.errors import MotionLLMError
+from motionllm.fileio import check_output_path, command_outputs
 from motionllm.motion.render import SUFFIXES as RENDER_SUFFIXES
 
 
@@ -44,6 +45,9 @@ def check_output_names(args: argparse.Namespace) -> None:
     if args.render and Path(args.render).suffix.lower() not in RENDER_SUFFIXES:
         raise MotionLLMError(f"--render must end in one of {', '.join(RENDER_SUFFIXES)}, "
                              f"got '{Path(args.render).name}'")
+    for option in ("output", "report", "render"):
+        if getattr(args, option):
+            check_output_path(getattr(args, option), f"--{option}")
 
 
 def read_human_motion(args: argparse.Namespace):
@@ -67,18 +71,22 @@ def run(args: argparse.Namespace) -> int:
         raise MotionLLMError(f"internal error: trajectory outside limits ({report.summary()})")
     # Written even when not feasible (an analysis of what the robot would do); the report says so, and
     # nothing that sends trajectories to a robot (playback.py, the retargeter node) would send it.
-    motion.save(args.output)
+    # The trajectory, report and render are written together: a failed render leaves none of them.
+    with command_outputs(args.output, args.report, args.render) as (output, report_path, render):
+        motion.save(output)
+        if report_path is not None:
+            report.save(report_path)
+        if render is not None:
+            from motionllm.retargeting.render import render_retarget
+
+            render_retarget(joints, FPS, motion, retargeter.robot, render,
+                            title=f"{Path(args.input).name} -> {retargeter.robot.name}", progress=True)
     print(f"{args.output}: {len(motion)} frames at {motion.control_rate:g} Hz for {retargeter.robot.name}")
     if retargeter.failed_steps:
         print(f"note: {retargeter.failed_steps} IK steps found no QP solution and kept the previous posture")
     print(report.summary())
     if args.report:
-        report.save(args.report)
         print(f"report: {args.report}")
     if args.render:
-        from motionllm.retargeting.render import render_retarget
-
-        render_retarget(joints, FPS, motion, retargeter.robot, args.render,
-                        title=f"{Path(args.input).name} -> {retargeter.robot.name}", progress=True)
         print(f"render: {args.render}")
     return 0

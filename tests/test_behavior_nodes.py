@@ -274,13 +274,28 @@ def test_ros_up_stops_the_graph_and_fails_when_a_node_dies(ros_process, video_pa
 
 @pytest.mark.ros
 @pytest.mark.timeout(30)
-def test_ros_up_refuses_bad_arguments(ros_process, tmp_path):
+def test_ros_up_refuses_bad_arguments(ros_process, tmp_path, capsys, monkeypatch):
     from motionllm.cli import main
 
-    assert main(["ros", "up", "perception", "--param", "camera.fps=1.0", "--dry-run"]) == 2
-    assert main(["ros", "up", "perception", "--video", str(tmp_path / "none.mp4")]) == 2
-    assert main(["ros", "up", "commander", "--camera", "0"]) == 2
-    assert main(["ros", "up", "perception", "--params-dir", str(tmp_path)]) == 2
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 4096)
+    refusals = {("perception", "--param", "camera.fps=1.0", "--dry-run"): "camera",
+                ("perception", "--video", str(tmp_path / "none.mp4")): "no such file",
+                ("imitation", "--video", str(broken), "--dry-run"): "broken.mp4",  # a video that cannot play
+                ("commander", "--camera", "0"): "--video and --camera are for",
+                ("commander", "--robot", "nao", "--dry-run"): "nao",  # before any node starts
+                ("perception", "--params-dir", str(tmp_path)): "camera_source.yaml"}
+    for args, message in refusals.items():
+        assert main(["ros", "up", *args]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], (args, err)
+
+    # the default video resolves from the repository, whatever the current folder
+    monkeypatch.chdir(tmp_path)
+    assert main(["ros", "up", "perception", "--dry-run"]) == 0
+    camera = next(line for line in capsys.readouterr().out.splitlines() if "camera_source" in line)
+    source = re.search(r"source:=(\S+)", camera).group(1)
+    assert Path(source).is_absolute() and Path(source).is_file() and "exit_on_source_error:=true" in camera
 
 
 @pytest.mark.ros

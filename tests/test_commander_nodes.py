@@ -28,13 +28,14 @@ from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String  # noqa:
 from tf2_msgs.msg import TFMessage  # noqa: E402
 from action_msgs.msg import GoalStatus  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
-from test_msgs.action import NestedMessage  # noqa: E402
-from test_msgs.srv import BasicTypes  # noqa: E402
+from motionllm_interfaces.action import CommandMotion as CommandMotionAction  # noqa: E402
+from motionllm_interfaces.srv import CommandMotion  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from motionllm.errors import MotionLLMError  # noqa: E402
-from motionllm_ros.conversions import CLIP_QOS, motion_to_multiarray, multiarray_to_motion  # noqa: E402
+from motionllm_ros.conversions import (CLIP_QOS, motion_to_multiarray, multiarray_motion_id,  # noqa: E402
+                                       multiarray_to_motion)
 from motionllm_ros.diagnostics import status_values  # noqa: E402
 from ros_helpers import (assert_within_limits, call, collect, last_status, spin_until, stamp_ns, stamp_s,  # noqa: E402
                          start, statuses, wait_for_subscriber)
@@ -352,8 +353,8 @@ COMMANDER_OUTPUTS = {"motion/clip": (Float32MultiArray, CLIP_QOS), "motion/marke
                      "motion/command_status": (String, RECEIVE_ALL), "/diagnostics": (DiagnosticArray, RECEIVE_ALL)}
 
 
-def command_request(text: str, seconds: float = 0.0) -> BasicTypes.Request:
-    return BasicTypes.Request(string_value=text, float64_value=seconds)
+def command_request(text: str, seconds: float = 0.0, robot: str = "") -> CommandMotion.Request:
+    return CommandMotion.Request(command=text, seconds=seconds, robot=robot)
 
 
 @pytest.mark.ros
@@ -362,14 +363,14 @@ def test_commander_service_generates_motion_and_refuses_what_is_not_a_motion(ros
     node = start_commander(ros_process)
     received = collect(ros_probe, COMMANDER_OUTPUTS)
 
-    response = call(ros_probe, BasicTypes, "/motion_commander/command",
+    response = call(ros_probe, CommandMotion, "/motion_commander/command",
                     command_request("Wave with your right hand", seconds=3.0))
-    assert response.bool_value, response.string_value
-    assert response.int32_value == 60 and response.float64_value == 3.0
-    assert response.string_value.startswith("generated 'Wave with your right hand': 60 frames (3.0 s)")
+    assert response.accepted, response.reason
+    assert response.reason.startswith("generated 'Wave with your right hand': 60 frames (3.0 s)")
+    assert response.motion_id == "motion_commander/1"
     assert spin_until(ros_probe, lambda: received["motion/clip"] and len(received["motion/markers"]) >= 20, 10)
     motion, fps = multiarray_to_motion(received["motion/clip"][0])
-    assert fps == 20.0
+    assert fps == 20.0 and multiarray_motion_id(received["motion/clip"][0]) == response.motion_id
     np.testing.assert_array_equal(motion, clip[:60])
     first_frame = np.array([(p.x, p.y, p.z) for p in received["motion/markers"][0].markers[1].points])
     np.testing.assert_allclose(first_frame, clip[0], atol=1e-6)
@@ -382,19 +383,27 @@ def test_commander_service_generates_motion_and_refuses_what_is_not_a_motion(ros
         "jump " * 80: "too long",
         "do a backflip and then jump forward": "'backflip' cannot be made feasible for g1",  # the profile, first
     }
-    for text, reason in refusals.items():
-        response = call(ros_probe, BasicTypes, "/motion_commander/command", command_request(text))
-        assert not response.bool_value and reason in response.string_value, (text, response.string_value)
-        assert response.int32_value == 0
+    requests = [command_request(text) for text in refusals]
+    # the CLI's limits (motionllm generate), the same check: a length out of range, another robot
+    refusals.update({"wave -1 s": "seconds must be in (0, 10]", "wave 11 s": "seconds must be in (0, 10]",
+                     "wave for talos": "robot 'talos': this commander serves g1"})
+    requests += [command_request("wave with your right hand", seconds=-1.0),
+                 command_request("wave with your right hand", seconds=11.0),
+                 command_request("wave with your right hand", robot="talos")]
+    for (text, reason), request in zip(refusals.items(), requests):
+        response = call(ros_probe, CommandMotion, "/motion_commander/command", request)
+        assert not response.accepted and reason in response.reason, (text, response.reason)
+        assert response.motion_id == ""
     ros_probe.spin_for(0.5)
     assert len(received["motion/clip"]) == 1, "a refused command published a motion"
     reports = statuses(received["motion/command_status"])
     assert [r["accepted"] for r in reports] == [True] + [False] * len(refusals)
     assert {r["source"] for r in reports} == {"service"} and reports[0]["frames"] == 60
+    assert reports[0]["motion_id"] == "motion_commander/1" and all("motion_id" not in r for r in reports[1:])
     assert spin_until(ros_probe, lambda: status_values(last_status(received["/diagnostics"], "motion_commander"))
-                      ["commands"] == "7", 5)
+                      ["commands"] == "10", 5)
     values = status_values(last_status(received["/diagnostics"], "motion_commander"))
-    assert (values["accepted"], values["refused"], values["failed"]) == ("1", "5", "1"), values
+    assert (values["accepted"], values["refused"], values["failed"]) == ("1", "9", "0"), values
     assert node.alive() and "Traceback" not in node.output()
 
 
@@ -416,58 +425,50 @@ def test_commander_topic_and_action_with_feedback(ros_process, ros_probe, clip):
     assert not refused["accepted"] and "not a motion command" in refused["message"]
     assert len(received["motion/clip"]) == 1
 
-    # Action: a command prepared (checked) by the service, then run with feedback through the stages.
-    prepared = call(ros_probe, BasicTypes, "/motion_commander/command",
-                    BasicTypes.Request(string_value="jump twice in place", bool_value=True))
-    assert prepared.bool_value and prepared.uint32_value > 0, prepared.string_value
-    assert "prepared 'jump twice in place' as command" in prepared.string_value and prepared.int32_value == 0
-    refused = call(ros_probe, BasicTypes, "/motion_commander/command",
-                   BasicTypes.Request(string_value="tell me about the history of Rome", bool_value=True))
-    assert not refused.bool_value and "not a motion command" in refused.string_value and refused.uint32_value == 0
-    ros_probe.spin_for(0.3)
-    assert len(received["motion/clip"]) == 1, "preparing must not generate anything"
-
-    client = ActionClient(ros_probe.node, NestedMessage, "/motion_commander/execute_command")
+    # Action: the command as a goal, with feedback through the stages and the motion's id in the result.
+    client = ActionClient(ros_probe.node, CommandMotionAction, "/motion_commander/command_motion")
     assert client.wait_for_server(timeout_sec=20)
     # Feedback is read off the action's feedback topic itself: the client drops feedback that lands after the
     # result (rclpy forgets a goal's feedback callback once its result is in), and the last stage often does.
-    feedback_topic = "/motion_commander/execute_command/_action/feedback"
-    feedback_messages = collect(ros_probe, {feedback_topic: (NestedMessage.Impl.FeedbackMessage, RECEIVE_ALL)},
+    feedback_topic = "/motion_commander/command_motion/_action/feedback"
+    feedback_messages = collect(ros_probe, {feedback_topic: (CommandMotionAction.Impl.FeedbackMessage, RECEIVE_ALL)},
                                 matched=(feedback_topic,))[feedback_topic]
 
-    def send_goal(command_id: int):
-        goal = NestedMessage.Goal()
-        goal.nested_field.uint32_value = command_id
-        sent = client.send_goal_async(goal)
+    def run_goal(text: str, seconds: float = 0.0):
+        sent = client.send_goal_async(CommandMotionAction.Goal(command=text, seconds=seconds))
         ros_probe.executor.spin_until_future_complete(sent, timeout_sec=20)
-        assert sent.done()
-        return sent.result()
+        assert sent.done() and sent.result().accepted  # every goal is taken; a refusal aborts it with the reason
+        result = sent.result().get_result_async()
+        ros_probe.executor.spin_until_future_complete(result, timeout_sec=30)
+        assert result.done()
+        return result.result()
 
-    goal_handle = send_goal(prepared.uint32_value)
-    assert goal_handle.accepted
-    result = goal_handle.get_result_async()
-    ros_probe.executor.spin_until_future_complete(result, timeout_sec=30)
-    done = result.result()
-    assert done.status == GoalStatus.STATUS_SUCCEEDED and done.result.nested_field.bool_value
-    assert done.result.nested_field.int32_value == 40 and done.result.nested_field.uint32_value == prepared.uint32_value
+    done = run_goal("jump twice in place")
+    assert done.status == GoalStatus.STATUS_SUCCEEDED and done.result.accepted, done.result.reason
+    assert done.result.motion_id == "motion_commander/2" and "generated 'jump twice in place'" in done.result.reason
     # feedback and result travel on different topics: the last feedback may land after the result
-    spin_until(ros_probe, lambda: feedback_messages and feedback_messages[-1].feedback.nested_field.uint8_value == 3, 10)
-    feedback = [m.feedback.nested_field for m in feedback_messages]
-    stages = [f.uint8_value for f in feedback]
-    assert stages[0] == 0 and stages[-1] == 3 and 1 in stages, stages  # checking ... generating ... published
-    progress = [f.float32_value for f in feedback]
+    spin_until(ros_probe, lambda: feedback_messages and feedback_messages[-1].feedback.stage == "published", 10)
+    stages = [m.feedback.stage for m in feedback_messages]
+    assert stages[0] == "checking" and stages[-1] == "published" and "generating" in stages, stages
+    assert set(stages) <= {"checking", "generating", "generated", "published"}, stages
+    progress = [m.feedback.progress for m in feedback_messages]
     assert progress == sorted(progress) and progress[0] == 0.0 and progress[-1] == 1.0, progress
-    assert {f.uint32_value for f in feedback} == {prepared.uint32_value}
     assert spin_until(ros_probe, lambda: len(received["motion/clip"]) == 2, 5)
+    assert multiarray_motion_id(received["motion/clip"][1]) == "motion_commander/2"
 
-    assert not send_goal(prepared.uint32_value).accepted, "a prepared command runs once"
-    assert not send_goal(12345).accepted
+    refused = run_goal("tell me about the history of Rome")
+    assert refused.status == GoalStatus.STATUS_ABORTED and not refused.result.accepted
+    assert "not a motion command" in refused.result.reason and refused.result.motion_id == ""
+    refused = run_goal("wave with your right hand", seconds=-3.0)
+    assert refused.status == GoalStatus.STATUS_ABORTED and "seconds must be in (0, 10]" in refused.result.reason
     ros_probe.spin_for(0.3)
     reports = statuses(received["motion/command_status"])
-    assert reports[-1]["source"] == "action" and reports[-1]["id"] == prepared.uint32_value and reports[-1]["accepted"]
-    assert len(received["motion/clip"]) == 2
+    assert [(r["source"], r["accepted"]) for r in reports[-3:]] == [("action", True), ("action", False),
+                                                                    ("action", False)]
+    assert reports[-3]["motion_id"] == "motion_commander/2"
+    assert len(received["motion/clip"]) == 2, "a refused goal published a motion"
     assert node.stop() == 0, node.output()[-3000:]
-    assert node.wait_for_output(r"stopped: 5 commands, 3 accepted, 2 refused", timeout=1), node.output()
+    assert node.wait_for_output(r"stopped: 5 commands, 2 accepted, 3 refused", timeout=1), node.output()
 
 
 @pytest.mark.ros
@@ -478,11 +479,15 @@ def test_command_over_ros_comes_back_as_a_trajectory_within_limits(ros_process, 
     commander = start_commander(ros_process)
     assert retargeter.wait_for_output(r"ready: g1", timeout=60), retargeter.output()
     received = collect(ros_probe, OUTPUTS)
-    response = call(ros_probe, BasicTypes, "/motion_commander/command", command_request("kick with your left foot"))
-    assert response.bool_value, response.string_value
+    response = call(ros_probe, CommandMotion, "/motion_commander/command", command_request("kick with your left foot"))
+    assert response.accepted, response.reason
     assert spin_until(ros_probe, lambda: received["robot/joint_trajectory"], 30), retargeter.output()
     times, _, _ = assert_within_limits(received["robot/joint_trajectory"][0], g1)
     assert times[-1] > 1.9  # 2 s of motion at least
+    # the motion's id names it on the robot's status, from playing to finished
+    assert spin_until(ros_probe, lambda: any(s["state"] == "finished" for s in statuses(received["robot/status"])), 30)
+    played = [s for s in statuses(received["robot/status"]) if s["state"] in ("playing", "finished")]
+    assert [s.get("motion_id") for s in played] == [response.motion_id] * 2, played
     assert commander.alive() and retargeter.alive()
 
 
@@ -506,15 +511,15 @@ def test_text_command_through_the_motion_llm_comes_back_as_a_trajectory_within_l
     assert commander.wait_for_output(r"ready: generator llm", timeout=300), commander.output()
     assert retargeter.wait_for_output(r"ready: g1", timeout=60), retargeter.output()
     received = collect(ros_probe, OUTPUTS)
-    response = call(ros_probe, BasicTypes, "/motion_commander/command",
+    response = call(ros_probe, CommandMotion, "/motion_commander/command",
                     command_request("wave with your right hand"), timeout=240)
-    assert response.bool_value, response.string_value
-    assert response.int32_value >= 20
+    assert response.accepted, response.reason
     assert spin_until(ros_probe, lambda: received["robot/joint_trajectory"], 60), retargeter.output()
     times, _, _ = assert_within_limits(received["robot/joint_trajectory"][0], g1)
-    print(f"\nmotion LLM over ROS: {response.string_value}; trajectory of {len(times)} points ({times[-1]:.2f} s)")
-    refused = call(ros_probe, BasicTypes, "/motion_commander/command", command_request("tell me a joke"))
-    assert not refused.bool_value and "not a motion command" in refused.string_value
+    assert times[-1] >= 1.0
+    print(f"\nmotion LLM over ROS: {response.reason}; trajectory of {len(times)} points ({times[-1]:.2f} s)")
+    refused = call(ros_probe, CommandMotion, "/motion_commander/command", command_request("tell me a joke"))
+    assert not refused.accepted and "not a motion command" in refused.reason
 
 
 def test_launch_file_starts_both_nodes_with_their_parameter_files():
@@ -568,14 +573,14 @@ def test_commands_that_would_jump_collide_or_tip_reach_the_robot_feasible_or_not
     assert retargeter.wait_for_output(rf"ready: {robot_name}", timeout=60), retargeter.output()
     received = collect(ros_probe, OUTPUTS)
 
-    cartwheel = call(ros_probe, BasicTypes, "/motion_commander/command", command_request("a person does a cartwheel"))
-    assert not cartwheel.bool_value and "cannot be made feasible" in cartwheel.string_value, cartwheel.string_value
+    cartwheel = call(ros_probe, CommandMotion, "/motion_commander/command", command_request("a person does a cartwheel"))
+    assert not cartwheel.accepted and "cannot be made feasible" in cartwheel.reason, cartwheel.reason
 
     for command in ("a person jumps forward twice", "a person puts both hands behind the back",
                     "a person does a deep squat"):
         before = len(received["robot/status"])
-        response = call(ros_probe, BasicTypes, "/motion_commander/command", command_request(command))
-        assert response.bool_value, response.string_value
+        response = call(ros_probe, CommandMotion, "/motion_commander/command", command_request(command))
+        assert response.accepted, response.reason
         done = lambda: [s for s in statuses(received["robot/status"][before:])  # noqa: E731
                         if s["state"] in ("finished", "refused")]
         assert spin_until(ros_probe, done, 120), retargeter.output()

@@ -133,7 +133,30 @@ def test_commander_generates_checked_commands_only(checker):
         refused = commander.handle(text)
         assert not refused.ok and refused.joints is None and refused.message
     assert len(generator.calls) == 1, "a refused command must never reach the generator"
-    assert not commander.handle("wave", seconds=-1.0).ok
+    assert not commander.handle("wave", seconds=-1.0).ok and len(generator.calls) == 1
+
+
+def test_one_check_refuses_before_generating_for_the_cli_and_the_ros_commander(checker):
+    """MotionCommander.check is what `motionllm generate` and motion_commander both ask, before any model."""
+    from motionllm.retargeting.profile import load_profile
+
+    generator = FakeGenerator()
+    commander = MotionCommander(generator, checker, load_profile("g1"))
+    refusals = {("fly to the moon", None, ""): "not a motion command",
+                ("wave with your right hand", -1.0, ""): "seconds must be in (0, 10], got -1",
+                ("wave with your right hand", 0.0, ""): "seconds must be in (0, 10], got 0",
+                ("wave with your right hand", float("nan"), ""): "got nan",
+                ("wave with your right hand", 30.0, ""): "got 30",
+                ("wave with your right hand", 3.0, "nao"): "robot 'nao': this commander serves g1",
+                ("do a backflip and then jump forward", 3.0, ""): "'backflip' cannot be made feasible for g1"}
+    for (text, seconds, robot), reason in refusals.items():
+        verdict = commander.check(text, seconds, robot)
+        assert not verdict.ok and reason in verdict.message, (text, verdict.message)
+        assert not commander.handle(text, seconds, robot=robot).ok
+    assert generator.calls == [], "a refused command must never reach the generator"
+    assert commander.check("wave with your right hand", 10.0, "g1").ok
+    assert commander.check("wave with your right hand").ok and commander.check("wave", None).joints is None
+    assert "has no robot profile" in MotionCommander(generator, checker).check("wave", robot="g1").message
 
 
 def test_commander_reports_generator_errors_and_bad_motion(checker):

@@ -304,3 +304,15 @@ def test_camera_source_refuses_a_bad_rate_mode_in_one_line(ros_process, video_pa
     assert camera.popen.wait(timeout=30) == 2
     lines = camera.output().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("camera_source: error: rate_mode must be one of"), lines
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(60)
+def test_camera_source_with_exit_on_source_error_ends_on_a_source_that_cannot_play(ros_process, tmp_path):
+    """What `motionllm ros up` starts: a broken video ends the node (and so the graph) instead of idling."""
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 4096)
+    camera = start(ros_process, CAMERA, f"source:={broken}", "exit_on_source_error:=true")
+    assert camera.popen.wait(timeout=30) == 2, camera.output()
+    lines = camera.output().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("camera_source: error: cannot open source"), lines

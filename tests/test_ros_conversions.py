@@ -19,6 +19,7 @@ from motionllm_ros.conversions import (  # noqa: E402
     joints_to_pose_array,
     motion_to_multiarray,
     msg_to_image,
+    multiarray_motion_id,
     multiarray_to_motion,
     pose_array_to_joints,
     skeleton_markers,
@@ -74,6 +75,18 @@ def test_motion_multiarray_layout_follows_the_ros_stride_rule(motion):
     data = np.asarray(msg.data)
     for t, j, k in [(0, 0, 0), (6, 21, 2), (3, 10, 1)]:
         assert data[dims[1].stride * t + dims[2].stride * j + dims[3].stride * k] == motion[t, j, k]
+
+
+def test_a_motion_carries_its_id(motion):
+    msg = motion_to_multiarray(motion, fps=20.0, motion_id="motion_commander/7")
+    assert [d.label for d in msg.layout.dim][-1] == "id=motion_commander/7"
+    joints, fps = multiarray_to_motion(msg)
+    np.testing.assert_array_equal(joints, motion.astype(np.float32))
+    assert fps == 20.0 and multiarray_motion_id(msg) == "motion_commander/7"
+    assert multiarray_motion_id(motion_to_multiarray(motion, fps=20.0)) == ""
+    msg.layout.dim[4] = MultiArrayDimension(label="colour=red", size=1, stride=1)
+    with pytest.raises(MotionFormatError, match="expected dims"):
+        multiarray_to_motion(msg)
 
 
 def test_motion_multiarray_rejects_malformed_messages(motion):

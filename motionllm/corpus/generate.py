@@ -151,7 +151,7 @@ def _work(job: tuple) -> dict:
 def generate(out: str | os.PathLike, count: int, seed: int, workers: int | None = None,
              progress: bool = True, overwrite: bool = False) -> dict:
     """Write `count` clips to `out`; returns a summary (time, frames, retries, action counts)."""
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
 
     out = Path(out)
     if count < 1:
@@ -167,7 +167,7 @@ def generate(out: str | os.PathLike, count: int, seed: int, workers: int | None 
     total = np.zeros(FEATURE_DIM)
     total_sq = np.zeros(FEATURE_DIM)
     n_frames, retries, types = 0, 0, {}
-    bar = tqdm(total=count, desc="corpus", unit="clip", disable=not progress, smoothing=0.05)
+    bar = progress_bar(total=count, desc="corpus", unit="clip", enabled=progress, smoothing=0.05)
 
     def consume(result):
         nonlocal n_frames, retries, total, total_sq

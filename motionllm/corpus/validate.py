@@ -23,6 +23,7 @@ import numpy as np
 
 from motionllm.corpus.terrain import ground_height
 from motionllm.errors import MotionFormatError
+from motionllm.motion.canonical import MIN_LEG_METRES, leg_length
 from motionllm.motion.projection import CONTACT_HEIGHTS, CONTACT_SPEED
 from motionllm.motion.skeleton import FPS, JOINT_INDEX, NUM_JOINTS, bone_lengths
 
@@ -49,6 +50,7 @@ def clip_metrics(joints: np.ndarray, terrain: dict | None = None, fps: float = F
     out = {"frames": int(len(joints)), "nan": bool(not np.all(np.isfinite(joints)))}
     if out["nan"] or len(joints) < 4:
         return out
+    out["leg_m"] = leg_length(joints)
     lengths = bone_lengths(joints)[:, 1:]
     out["bone_rel_std"] = float(np.max(lengths.std(axis=0) / np.maximum(lengths.mean(axis=0), 1e-9)))
 
@@ -81,6 +83,8 @@ def failures(metrics: dict, th: Thresholds = THRESHOLDS) -> list[str]:
         return ["nan"]
     if "bone_rel_std" not in metrics:
         return ["too_short"]
+    if metrics.get("leg_m", 1.0) < MIN_LEG_METRES:
+        return ["no_size"]  # every joint at one point: nothing else can be measured
     failed = []
     if metrics["bone_rel_std"] > th.bone_rel_std:
         failed.append("bones")
@@ -118,12 +122,13 @@ def _clip_files(path: Path) -> list[tuple[str, Path, Path | None]]:
 def validate_path(path: str | Path, th: Thresholds = THRESHOLDS, progress: bool = False) -> list[dict]:
     """Check every clip of a corpus folder (new_joints/ + labels/), a folder of joint .npy files, or one
     .npy file. Files that are not (T, 22, 3) joints are an error, not a silent skip."""
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
+    from motionllm.motion.formats.arrays import load_npy
 
     results = []
-    for name, joints_file, labels_file in tqdm(_clip_files(Path(path)), desc="validate", unit="clip",
-                                                disable=not progress):
-        joints = np.load(joints_file, allow_pickle=False)
+    for name, joints_file, labels_file in progress_bar(_clip_files(Path(path)), desc="validate", unit="clip",
+                                                       enabled=progress):
+        joints = load_npy(joints_file)  # one-line errors for what is not a .npy array
         if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
             raise MotionFormatError(f"{joints_file}: not a joints file, shape {joints.shape} (expected (T, 22, 3))")
         terrain = None

@@ -22,7 +22,33 @@ def check_joints(joints: np.ndarray, what: str = "motion") -> np.ndarray:
     if not np.all(np.isfinite(joints)):
         bad = int((~np.isfinite(joints)).any(axis=(1, 2)).sum())
         raise MotionFormatError(f"{what}: {bad} frame(s) contain NaN or infinite joint coordinates")
+    if leg_length(joints) < MIN_LEG_METRES:
+        raise MotionFormatError(f"{what}: the legs have no length (every joint at one point, e.g. an all-zero "
+                                "skeleton)")
     return joints.astype(np.float64)
+
+
+MIN_LEG_METRES = 1e-3
+PLAUSIBLE_HEIGHT_METRES = (0.5, 2.6)  # a small child to a very tall adult, also most humanoid robots
+_LEG = ((1, 4), (4, 7), (2, 5), (5, 8))  # hip-knee, knee-ankle, each side (SMPL-22 indices)
+
+
+def leg_length(joints: np.ndarray) -> float:
+    """Median over frames of the mean hip-to-ankle length of the two legs, in the motion's units."""
+    bones = [np.linalg.norm(joints[:, a] - joints[:, b], axis=-1) for a, b in _LEG]
+    return float(np.median((bones[0] + bones[1] + bones[2] + bones[3]) / 2))
+
+
+def implausible_size(joints: np.ndarray, what: str = "motion") -> str | None:
+    """A warning when the person is not of human size in metres (mm or cm given as m, say); None if they are.
+    Height is estimated from the legs (hip to ankle is about 0.47 of a standing adult's height)."""
+    height = leg_length(np.asarray(joints, dtype=np.float64)) / 0.47
+    low, high = PLAUSIBLE_HEIGHT_METRES
+    if low <= height <= high:
+        return None
+    hint = ("millimetres or centimetres given as metres? (convert --units)" if height > high else
+            "metres expected; feet or a scaled model? (convert --units)")
+    return f"{what}: the person would be {height:.3g} m tall: {hint}"
 
 
 def resample(joints: np.ndarray, src_fps: float, dst_fps: float = FPS) -> np.ndarray:

@@ -56,9 +56,13 @@ def run(args: argparse.Namespace) -> int:
     from motionllm.motion.formats import detect_output_format, read_motion, write_motion
     from motionllm.motion.skeleton import FPS
 
+    from motionllm.fileio import command_outputs
+
     out_format = output_format(args) or detect_output_format(args.output, args.features)
-    joints = read_motion(args.input, format=args.in_format, fps=args.fps, asf=args.asf,
-                         body_model=args.body_model, trust_pickle=args.trust_pickle, units=args.units)
-    path = write_motion(args.output, joints, format=out_format)
+    with command_outputs(args.output) as (output,):  # checked before the input is read
+        joints = read_motion(args.input, format=args.in_format, fps=args.fps, asf=args.asf,
+                             body_model=args.body_model, trust_pickle=args.trust_pickle, units=args.units)
+        write_motion(output, joints, format=out_format)
+    path = args.output
     print(f"{path}: {out_format} from {len(joints)} frames of motion ({(len(joints) - 1) / FPS:.2f} s at {FPS:g} fps)")
     return 0

@@ -197,9 +197,9 @@ def contact_sheet(images: list[np.ndarray], columns: int) -> np.ndarray:
 def write_animation(scene, n_frames: int, fps: float, out_path: Path, progress: bool) -> None:
     """Write frames `scene.draw(i, fps)` for i < n_frames as a .gif or .mp4, atomically."""
     import imageio.v2 as imageio
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
 
-    frames = tqdm(range(n_frames), desc=f"render {out_path.name}", unit="frame", disable=not progress)
+    frames = progress_bar(range(n_frames), desc=f"render {out_path.name}", unit="frame", enabled=progress)
     with atomic_path(out_path) as tmp:
         if out_path.suffix.lower() == ".gif":
             writer = imageio.get_writer(tmp, mode="I", duration=1000.0 / fps, loop=0)
@@ -227,12 +227,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from motionllm.fileio import command_outputs
     from motionllm.motion.formats import read_motion
 
-    opts = {"fps": args.fps, "asf": args.asf}
-    motions = [read_motion(args.input, **opts)] + [read_motion(path, **opts) for path in args.overlay]
-    labels = [Path(args.input).name] + [Path(p).name for p in args.overlay]
-    out = render_motion(motions, args.output, title=args.title or Path(args.input).name, labels=labels,
-                        progress=True)
-    print(out)
+    check_output_suffix(Path(args.output))
+    with command_outputs(args.output) as (output,):  # checked before the motions are read
+        opts = {"fps": args.fps, "asf": args.asf}
+        motions = [read_motion(args.input, **opts)] + [read_motion(path, **opts) for path in args.overlay]
+        labels = [Path(args.input).name] + [Path(p).name for p in args.overlay]
+        render_motion(motions, output, title=args.title or Path(args.input).name, labels=labels, progress=True)
+    print(args.output)
     return 0

@@ -141,7 +141,7 @@ def estimate_motion(source, stage, fps: float) -> tuple[np.ndarray, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from motionllm.fileio import save_npy
+    from motionllm.fileio import check_output_path, command_outputs, save_npy
     from motionllm.motion.canonical import canonicalize
     from motionllm.motion.skeleton import FPS
     from motionllm.perception.pose import make_estimator
@@ -154,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         from motionllm.motion.render import check_output_suffix
 
         check_output_suffix(Path(args.render))  # fail before the work, not after it
+        check_output_path(args.render, "--render")
+    check_output_path(args.output, "--output")
     root = root_from_args(args)  # bad camera options fail before the video is opened
     source, fps = open_frame_source(args)
     smoother = None if args.no_smoothing else SkeletonSmoother()
@@ -164,11 +166,14 @@ def run(args: argparse.Namespace) -> int:
         finally:
             stage.close()
     motion = canonicalize(fill_gaps(joints), fps, what=args.input)
-    save_npy(args.output, motion)
+    with command_outputs(args.output, args.render) as (output, render):  # both or neither
+        save_npy(output, motion)
+        if render is not None:
+            from motionllm.motion.render import render_motion
+
+            render_motion(motion, render, title=Path(args.input).name)
     print(f"{args.output}: {len(motion)} frames at {FPS:g} fps from {len(joints)} frames at {fps:g} fps "
           f"(person found in {found}){describe_camera(stage.root)}")
     if args.render:
-        from motionllm.motion.render import render_motion
-
-        print(f"{render_motion(motion, args.render, title=Path(args.input).name)}: rendered")
+        print(f"{args.render}: rendered")
     return 0

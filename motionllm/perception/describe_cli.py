@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from motionllm.errors import MotionLLMError
@@ -65,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
     root = root_from_args(args)
     source, fps = open_frame_source(args)
 
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     import torch
 
     torch.set_num_threads(args.threads)

@@ -225,7 +225,7 @@ def import_dataset(source: str, archive: str | os.PathLike, out: str | os.PathLi
                    progress: bool = True, overwrite: bool = False, limit: int | None = None) -> dict:
     """Write the HumanML3D-format dataset of `source` ("bandai" or "cmu-prediction") from `archive` (a
     .tar.xz or its unpacked folder) to `out`. `limit` imports only every n-th file (for quick tests)."""
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
 
     if source not in SOURCES:
         raise MotionLLMError(f"unknown source {source!r} (known: {', '.join(SOURCES)})")
@@ -255,7 +255,7 @@ def import_dataset(source: str, archive: str | os.PathLike, out: str | os.PathLi
         total, total_sq, train_frames = np.zeros(FEATURE_DIM), np.zeros(FEATURE_DIM), 0
         counts: dict[str, int] = {}
         skipped = []
-        bar = tqdm(total=len(jobs), desc=f"import {source}", unit="file", disable=not progress)
+        bar = progress_bar(total=len(jobs), desc=f"import {source}", unit="file", enabled=progress)
         with atomic_dir(out) as dst:
             def write(clips: list[dict], job) -> None:
                 nonlocal total, total_sq, train_frames

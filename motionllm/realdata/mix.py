@@ -39,7 +39,7 @@ def parse_source(text: str) -> tuple[Path, int]:
 
 def mix(out: str | os.PathLike, sources: list[tuple[Path, int]], progress: bool = True,
         overwrite: bool = False) -> dict:
-    from tqdm import tqdm
+    from motionllm.console import progress_bar
 
     out = Path(out)
     if not sources:
@@ -66,7 +66,7 @@ def mix(out: str | os.PathLike, sources: list[tuple[Path, int]], progress: bool 
     with atomic_dir(out) as dst:
         for sub in FOLDERS:
             (dst / sub).mkdir()
-        for i, folder in tqdm(sorted(owner.items()), desc="mix", unit="clip", disable=not progress):
+        for i, folder in progress_bar(sorted(owner.items()), desc="mix", unit="clip", enabled=progress):
             for sub, ext in zip(FOLDERS, (".npy", ".npy", ".txt", ".json")):
                 src = (folder / sub / f"{i}{ext}").resolve()
                 if src.is_file():

@@ -27,7 +27,8 @@ from typing import Callable
 import numpy as np
 
 from motionllm.errors import MotionFormatError, MotionLLMError
-from motionllm.motion.canonical import canonicalize, check_joints
+from motionllm.console import warn
+from motionllm.motion.canonical import canonicalize, check_joints, implausible_size
 from motionllm.motion.formats import amc, arrays, bvh, cmu_expmap, deepmimic, mediapipe_landmarks, smpl
 from motionllm.motion.skeleton import FPS, NUM_JOINTS
 
@@ -157,7 +158,11 @@ def read_motion(path: str | os.PathLike, format: str | None = None, **options) -
     """Any supported motion file -> canonical joints (T, 22, 3) float32: metres, Y up, 20 fps, on the
     floor, root at the origin and facing +Z at frame 0. Options: fps, asf, body_model, trust_pickle, units."""
     joints, fps = read_raw(path, format, **options)
-    return canonicalize(joints, fps, what=Path(path).name)
+    motion = canonicalize(joints, fps, what=Path(path).name)
+    size = implausible_size(motion, Path(path).name)
+    if size:
+        warn(size)
+    return motion
 
 
 def write_motion(path: str | os.PathLike, joints: np.ndarray, format: str | None = None,

@@ -42,7 +42,6 @@ Run: `ros2 run motionllm_ros behavior_describer --ros-args --params-file launch/
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 import threading
@@ -115,7 +114,6 @@ class BehaviorDescriberNode(Node):
         self._declare_parameters()
         value = lambda name: self.get_parameter(name).value  # noqa: E731
         start = time.perf_counter()
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         if value("torch_threads") > 0:
             import torch
 

@@ -16,9 +16,13 @@ Parameters (all may be changed at run time; a change reopens the source)
   keep_aspect  when both width and height are set: fit and pad with black bars (true) or stretch (false)
   wait_for_subscribers  hold the first frame until this many subscriptions are matched (default 0), so
                that no frame of a file is lost while the consumers are still being discovered
+  exit_on_source_error  (read at start-up) a source that cannot be opened, or stops giving frames
+               (MAX_READ_ERRORS unreadable in a row), ends the node: one error line, exit status 2 at
+               start-up, 1 later. Default false; `motionllm ros up` sets it, so that a broken video stops
+               the graph instead of leaving it idle
 
-A source that cannot be opened or read is logged as an error and reported on /diagnostics; the node
-keeps running so that a good `source` can be set. Frames are read and published by a worker thread,
+A source that cannot be opened or read is logged as an error and reported on /diagnostics; unless
+exit_on_source_error is set, the node keeps running so that a good `source` can be set. Frames are read and published by a worker thread,
 so pacing never blocks parameter services. Image processes should share Fast DDS's LARGE_DATA
 transports (environment.configure_ros_environment(large_data=True), done by main()).
 
@@ -58,6 +62,7 @@ SOURCE_PARAMETERS = {"source", "loop", "rate_mode", "fps", "width", "height", "k
 IMAGE_QOS = QoSProfile(depth=2, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE)
 ERROR_PAUSE_S = 0.2  # after a frame that cannot be read: do not spin on a source that fails every time
 MAX_SIZE = 8192
+MAX_READ_ERRORS = 25  # unreadable frames in a row (5 s at ERROR_PAUSE_S) that count as a source gone bad
 
 
 class CameraSource(Node):
@@ -75,10 +80,13 @@ class CameraSource(Node):
         self._reader: threading.Thread | None = None
         self._source: FrameSource | None = None
         self._stop = threading.Event()
+        self._exit_on_error = self.get_parameter("exit_on_source_error").value
+        self.exit_code = 0  # run_node's exit status once the node has stopped itself (exit_on_source_error)
+        self._errors_in_row = 0
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._on_parameters_set)
         self.create_timer(1.0, self._publish_diagnostics)
-        self._start()
+        self._start(at_start=True)
 
     # --- parameters -----------------------------------------------------------------------------
 
@@ -104,6 +112,9 @@ class CameraSource(Node):
                 integer_range=[IntegerRange(from_value=0, to_value=MAX_SIZE, step=1)]))
         self.declare_parameter("keep_aspect", True, describe(
             ParameterType.PARAMETER_BOOL, "With width and height both set: letterbox (true) or stretch (false)"))
+        self.declare_parameter("exit_on_source_error", False, ParameterDescriptor(
+            type=ParameterType.PARAMETER_BOOL, read_only=True,
+            description="End the node (non-zero exit) when the source cannot be opened or stops giving frames"))
         self.declare_parameter("wait_for_subscribers", 0, describe(
             ParameterType.PARAMETER_INTEGER, "Hold the first frame until this many subscriptions are matched",
             integer_range=[IntegerRange(from_value=0, to_value=100, step=1)]))
@@ -138,14 +149,18 @@ class CameraSource(Node):
         return open_source(spec, loop=value("loop").value, fps=fps, width=value("width").value,
                            height=value("height").value, keep_aspect=value("keep_aspect").value)
 
-    def _start(self) -> None:
+    def _start(self, at_start: bool = False) -> None:
         spec = self.get_parameter("source").value
         try:
             source = self._open()
         except FrameSourceError as exc:
+            if self._exit_on_error and at_start:  # main() prints it and exits 2
+                raise MotionLLMError(f"cannot open source {spec!r}: {exc}") from None
             self._set_state("error", f"cannot open source: {exc}", ERROR)
             self.get_logger().error(f"cannot open source {spec!r}: {exc}")
             self._publish_diagnostics()
+            if self._exit_on_error:
+                self._exit(1)
             return
         rate = "as fast as possible" if source.fps is None else f"at {source.fps:g} fps"
         self.get_logger().info(f"publishing {source.description} {rate} on {self._publisher.topic_name}")
@@ -172,6 +187,14 @@ class CameraSource(Node):
             if self.context.ok():
                 self._set_state("error", f"reading stopped: {type(exc).__name__}: {exc}", ERROR)
                 self.get_logger().error(f"reading {source.description} stopped: {type(exc).__name__}: {exc}")
+                if self._exit_on_error:
+                    self._exit(1)
+
+    def _exit(self, code: int) -> None:
+        """End the node (exit_on_source_error): the executor stops, and main() returns `code`."""
+        self.exit_code = code
+        self.get_logger().error(f"the source failed: stopping (exit status {code})")
+        self.context.try_shutdown()
 
     def _read_frames(self, source: FrameSource) -> None:
         frame_id = self.get_parameter("frame_id").value
@@ -188,6 +211,9 @@ class CameraSource(Node):
                     frame = source.read()
                 except FrameSourceError as exc:
                     self._on_read_error(exc)
+                    if self._exit_on_error and self._errors_in_row >= MAX_READ_ERRORS:
+                        self._exit(1)
+                        return
                     self._stop.wait(ERROR_PAUSE_S)
                     continue
                 if frame is None and self._stop.is_set():  # interrupted: the node is stopping or reopening
@@ -201,6 +227,7 @@ class CameraSource(Node):
                     return
                 self._publisher.publish(image_to_msg(frame.rgb, "rgb8", stamp, frame_id))
                 with self._lock:
+                    self._errors_in_row = 0
                     self._published += 1
                     self._window_frames += 1
                     self._frame_size = f"{frame.rgb.shape[1]}x{frame.rgb.shape[0]}"
@@ -208,6 +235,7 @@ class CameraSource(Node):
     def _on_read_error(self, exc: Exception) -> None:
         with self._lock:
             self._errors += 1
+            self._errors_in_row += 1
         self._set_state("playing", f"unreadable frame: {exc}", WARN)
         self.get_logger().warning(f"unreadable frame: {exc}", throttle_duration_sec=5.0)
 

@@ -39,6 +39,7 @@ from motionllm.motion.skeleton import NUM_JOINTS, PARENTS
 DEFAULT_FRAME_ID = "motion"
 MOTION_DIM_LABELS = ("time", "joint", "xyz")
 FPS_LABEL_PREFIX = "fps="
+MOTION_ID_LABEL_PREFIX = "id="  # an optional fifth dim: the motion's id (motion_commander's motion_id)
 IMAGE_CHANNELS = {"rgb8": 3, "bgr8": 3, "mono8": 1}
 
 # QoS of whole motions (`motion/clip`): published once per motion; transient-local keeps the last one for
@@ -86,8 +87,9 @@ def pose_array_to_joints(msg: PoseArray) -> np.ndarray:
 
 # --- a whole motion <-> std_msgs/Float32MultiArray ------------------------------------------------
 
-def motion_to_multiarray(joints: np.ndarray, fps: float) -> Float32MultiArray:
-    """(T, 22, 3) motion at `fps` -> Float32MultiArray with dims time/joint/xyz/fps=<fps>."""
+def motion_to_multiarray(joints: np.ndarray, fps: float, motion_id: str = "") -> Float32MultiArray:
+    """(T, 22, 3) motion at `fps` -> Float32MultiArray with dims time/joint/xyz/fps=<fps>, and id=<motion_id>
+    when there is one (it names the motion on robot/status)."""
     joints = np.asarray(joints)
     if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
         raise MotionFormatError(f"motion: expected shape (T, 22, 3), got {joints.shape}")
@@ -100,6 +102,8 @@ def motion_to_multiarray(joints: np.ndarray, fps: float) -> Float32MultiArray:
     msg.layout.dim = [MultiArrayDimension(label=label, size=size, stride=stride)
                       for label, size, stride in zip(MOTION_DIM_LABELS, sizes, strides)]
     msg.layout.dim.append(MultiArrayDimension(label=f"{FPS_LABEL_PREFIX}{float(fps):g}", size=1, stride=1))
+    if motion_id:
+        msg.layout.dim.append(MultiArrayDimension(label=f"{MOTION_ID_LABEL_PREFIX}{motion_id}", size=1, stride=1))
     msg.layout.data_offset = 0
     msg.data = array.array("f", np.ascontiguousarray(joints, dtype=np.float32).tobytes())
     return msg
@@ -109,9 +113,11 @@ def multiarray_to_motion(msg: Float32MultiArray) -> tuple[np.ndarray, float]:
     """Float32MultiArray written by `motion_to_multiarray` -> ((T, 22, 3) float32 copy, fps)."""
     dims = list(msg.layout.dim)
     labels = tuple(d.label for d in dims[:3])
-    if len(dims) != 4 or labels != MOTION_DIM_LABELS or not dims[3].label.startswith(FPS_LABEL_PREFIX):
-        got = [d.label for d in dims]
-        raise MotionFormatError(f"motion message: expected dims ['time', 'joint', 'xyz', 'fps=<rate>'], got {got}")
+    if (len(dims) not in (4, 5) or labels != MOTION_DIM_LABELS or not dims[3].label.startswith(FPS_LABEL_PREFIX)
+            or (len(dims) == 5 and not dims[4].label.startswith(MOTION_ID_LABEL_PREFIX))):
+        got = [d.label for d in dims][:6]
+        raise MotionFormatError(f"motion message: expected dims ['time', 'joint', 'xyz', 'fps=<rate>'] and "
+                                f"optionally 'id=<motion id>', got {got}")
     try:
         fps = float(dims[3].label[len(FPS_LABEL_PREFIX):])
     except ValueError:
@@ -126,6 +132,14 @@ def multiarray_to_motion(msg: Float32MultiArray) -> tuple[np.ndarray, float]:
         raise MotionFormatError(f"motion message: {frames} frames need {frames * NUM_JOINTS * 3} floats, "
                                 f"got {data.size}")
     return data.reshape(frames, NUM_JOINTS, 3).copy(), fps
+
+
+def multiarray_motion_id(msg: Float32MultiArray) -> str:
+    """The id a motion message carries (motion_to_multiarray's motion_id; "" when it has none)."""
+    dims = list(msg.layout.dim)
+    if len(dims) == 5 and dims[4].label.startswith(MOTION_ID_LABEL_PREFIX):
+        return dims[4].label[len(MOTION_ID_LABEL_PREFIX):]
+    return ""
 
 
 # --- a skeleton frame -> visualization_msgs/MarkerArray --------------------------------------------

@@ -1,25 +1,19 @@
 """motion_commander: text commands -> checked -> SMPL-22 motion from the motion LLM.
 
 Commands come three ways; each is checked first (motionllm.commands: empty, too long, gibberish or not a
-motion -> refused with a reason, nothing generated), then generated, then published.
-  motion/command         std_msgs/String (topic)      the outcome goes to motion/command_status
-  ~/command              test_msgs/srv/BasicTypes     request: string_value = command text, float64_value =
-                         (service)                    seconds (0: the model decides), bool_value = prepare only
-                                                      (check and keep it for the action; generate nothing).
-                                                      response: bool_value = accepted, string_value = what was
-                                                      done or why not, int32_value = frames, float64_value =
-                                                      seconds of motion, uint32_value = id of a prepared command
-  ~/execute_command      test_msgs/action/NestedMessage  goal: nested_field.uint32_value = id of a prepared
-                         (action)                     command (unknown ids are rejected). feedback, in
-                                                      nested_field: uint8_value = stage (STAGES: 0 checking,
-                                                      1 generating, 2 generated, 3 published), float32_value =
-                                                      progress 0..1, float64_value = seconds elapsed,
-                                                      uint32_value = id. result, in nested_field: bool_value =
-                                                      published, int32_value = frames, float64_value = seconds,
-                                                      uint32_value = id (failed -> aborted; the reason is on
-                                                      motion/command_status)
-No custom interfaces can be built here, and no installed action type has a string field: so the action
-runs a command that the service prepared (checked, with its refusal reason in the service response).
+motion, a length out of range, a robot this commander does not serve, or something the robot's profile
+forbids -> refused with the reason, nothing generated), then generated, then published.
+  motion/command         std_msgs/String              command text; the outcome goes to motion/command_status
+  ~/command              motionllm_interfaces/srv/CommandMotion   request: command, seconds (0: the model
+                         (service)                    decides), robot ("": this commander's). response:
+                                                      accepted, reason (what was done or why not), motion_id
+  ~/command_motion       motionllm_interfaces/action/CommandMotion   the same, as a goal; feedback: stage
+                         (action)                     (STAGES: checking, generating, generated, published) and
+                                                      progress 0..1; result as the service's response. A refused
+                                                      command aborts the goal (reason in the result); a goal
+                                                      cancelled before its motion is published publishes nothing
+A motion's id (motion_id, e.g. "motion_commander/3") travels with it on motion/clip (conversions, an id=<id>
+dim) and names it on motion/command_status and on the retargeter's robot/status.
 
 Subscribes
   motion/command         std_msgs/String              command text (above)
@@ -31,7 +25,7 @@ Publishes
                                                      transient-local, as motion_player's: the retargeter's input
   motion/markers         visualization_msgs/MarkerArray  the motion played once at its fps, for RViz
   motion/command_status  std_msgs/String             JSON per command: {"command", "source", "accepted",
-                                                     "message", "frames", "seconds", "id" (prepared/action)}
+                                                     "message", "frames", "seconds", "motion_id"}
   /diagnostics           diagnostic_msgs/DiagnosticArray  "motion_commander: commands" every `diagnostics_period` s
 Parameters (read at start-up)
   robot                 robot profile (default g1; "" for none): commands it may not do are refused before
@@ -48,8 +42,7 @@ Parameters (read at start-up)
 The generator and the command check (MiniLM) are loaded when the node starts; a generator that cannot be
 loaded (no trained weights) is one error line and exit status 2. One command is generated at a time, on a
 worker thread; a command that arrives meanwhile is refused as busy (its reason says so), never queued
-behind a long generation. An action goal cancelled before its motion is published publishes nothing.
-The last MAX_PREPARED prepared commands are kept; executing one uses it up.
+behind a long generation.
 
 Run: `ros2 run motionllm_ros motion_commander`
   or `python -m motionllm_ros.motion_commander --ros-args --params-file launch/motion_commander.yaml`
@@ -57,24 +50,23 @@ Run: `ros2 run motionllm_ros motion_commander`
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
+from motionllm_interfaces.action import CommandMotion as CommandMotionAction
+from motionllm_interfaces.srv import CommandMotion
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
-from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.action import ActionServer, CancelResponse
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from std_msgs.msg import Bool, Float32MultiArray, String
-from test_msgs.action import NestedMessage
-from test_msgs.srv import BasicTypes
 from visualization_msgs.msg import MarkerArray
 
 from motionllm.commands import (DEFAULT_THRESHOLD, MAX_COMMAND_CHARS, MAX_COMMAND_WORDS, CommandChecker,
@@ -90,8 +82,7 @@ STATUS_TOPIC = "motion/command_status"
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 FEEDBACK_PERIOD_S = 0.5
 GENERATION_WINDOW = 50
-MAX_PREPARED = 32
-STAGES = ("checking", "generating", "generated", "published")  # action feedback: uint8_value = index
+STAGES = ("checking", "generating", "generated", "published")  # the action's feedback stages, in order
 
 
 @dataclass
@@ -100,10 +91,10 @@ class Job:
     seconds: float | None
     source: str  # topic, service or action
     future: Future
+    robot: str = ""  # the robot the command is for ("": this commander's)
     feedback: Callable[[str, float, float], None] = lambda stage, fraction, elapsed: None
     cancelled: Callable[[], bool] = lambda: False
-    prepare_only: bool = False  # check and keep for the action; generate nothing
-    command_id: int = 0  # of a prepared command (0: none)
+    motion_id: str = ""  # set when its motion is published
     started: float = field(default_factory=time.monotonic)
     stage: str = "queued"
 
@@ -117,7 +108,6 @@ class MotionCommanderNode(Node):
         # an unknown robot (ProfileError: exit 2 in main()) fails before any model is loaded
         profile = load_profile(value("robot")) if value("robot") else None
         start = time.perf_counter()
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no model-loading progress bars in the log
         generator = load_generator(spec, value("model"))  # MotionLLMError (no weights...): exit 2 in main()
         checker = CommandChecker(value("similarity_threshold"), value("max_chars"), value("max_words"))
         self._commander = MotionCommander(generator, checker, profile)
@@ -136,8 +126,7 @@ class MotionCommanderNode(Node):
         self._counts = {"commands": 0, "accepted": 0, "refused": 0, "failed": 0, "busy": 0, "refused_stopped": 0}
         self._generate_s: deque[float] = deque(maxlen=GENERATION_WINDOW)
         self._last = ""
-        self._prepared: OrderedDict[int, tuple[str, float | None]] = OrderedDict()  # id -> (text, seconds)
-        self._next_id = 1
+        self._motions = 0  # published so far: the next motion's id is <node name>/<motions + 1>
         self._playing: np.ndarray | None = None  # motion whose markers are being played
         self._frame = 0
         self._worker = threading.Thread(target=self._work, name="motion_commander_worker", daemon=True)
@@ -145,9 +134,8 @@ class MotionCommanderNode(Node):
 
         self.create_subscription(Bool, EMERGENCY_STOP_TOPIC, self._on_stop, EMERGENCY_STOP_QOS)
         self.create_subscription(String, COMMAND_TOPIC, self._on_topic_command, 10)
-        self.create_service(BasicTypes, "~/command", self._on_service_command)
-        self._action = ActionServer(self, NestedMessage, "~/execute_command", self._execute,
-                                    goal_callback=self._on_goal,
+        self.create_service(CommandMotion, "~/command", self._on_service_command)
+        self._action = ActionServer(self, CommandMotionAction, "~/command_motion", self._execute,
                                     cancel_callback=lambda goal_handle: CancelResponse.ACCEPT)
         self.create_timer(1.0 / self._fps, self._play_markers)
         self.create_timer(FEEDBACK_PERIOD_S, self._report_progress)
@@ -197,65 +185,40 @@ class MotionCommanderNode(Node):
                 self._job, result = job, None
                 self._lock.notify()
         if result is not None:  # busy or stopped: answered and reported here (the worker does the others)
-            self._report(result, source, job.command_id)
+            self._report(result, source)
             job.future.set_result(result)
         return job
 
     def _on_topic_command(self, msg: String) -> None:
         self._submit(msg.data, None, "topic")
 
-    async def _on_service_command(self, request, response):
-        seconds = request.float64_value if request.float64_value > 0 else None
-        source = "service (prepare)" if request.bool_value else "service"
-        job = self._submit(request.string_value, seconds, source, prepare_only=request.bool_value)
+    @staticmethod
+    def _seconds(requested: float) -> float | None:
+        """A request's seconds: 0 lets the model decide; anything else goes to the command check as it is."""
+        return None if requested == 0 else float(requested)
+
+    async def _on_service_command(self, request: CommandMotion.Request, response: CommandMotion.Response):
+        job = self._submit(request.command, self._seconds(request.seconds), "service", robot=request.robot)
         result: CommandResult = await job.future
-        response.bool_value = result.ok
-        response.string_value = result.message
-        response.int32_value = len(result.joints) if result.joints is not None else 0
-        response.float64_value = result.seconds
-        response.uint32_value = job.command_id
+        response.accepted, response.reason, response.motion_id = result.ok, result.message, job.motion_id
         return response
 
-    def _on_goal(self, goal_request) -> GoalResponse:
-        command_id = goal_request.nested_field.uint32_value
-        with self._lock:
-            known = command_id in self._prepared
-        if not known:
-            self.get_logger().warning(f"action goal rejected: no prepared command with id {command_id}")
-        return GoalResponse.ACCEPT if known else GoalResponse.REJECT
-
     async def _execute(self, goal_handle):
-        command_id = goal_handle.request.nested_field.uint32_value
-        out = NestedMessage.Result()
-        out.nested_field.uint32_value = command_id
-        with self._lock:
-            prepared = self._prepared.pop(command_id, None)
-        if prepared is None:  # used up by another goal since it was accepted
-            goal_handle.abort()
-            return out
-        text, seconds = prepared
+        goal = goal_handle.request
 
         def feedback(stage: str, fraction: float, elapsed: float) -> None:
-            message = NestedMessage.Feedback()
-            message.nested_field.uint8_value = STAGES.index(stage) if stage in STAGES else 0
-            message.nested_field.float32_value = float(fraction)
-            message.nested_field.float64_value = float(elapsed)
-            message.nested_field.uint32_value = command_id
-            goal_handle.publish_feedback(message)
+            goal_handle.publish_feedback(CommandMotionAction.Feedback(stage=stage, progress=float(fraction)))
 
-        job = self._submit(text, seconds, "action", feedback=feedback, command_id=command_id,
+        job = self._submit(goal.command, self._seconds(goal.seconds), "action", robot=goal.robot, feedback=feedback,
                            cancelled=lambda: goal_handle.is_cancel_requested)
         result: CommandResult = await job.future
-        out.nested_field.bool_value = result.ok
-        out.nested_field.int32_value = len(result.joints) if result.joints is not None else 0
-        out.nested_field.float64_value = result.seconds
         if goal_handle.is_cancel_requested and not result.ok:
             goal_handle.canceled()
         elif result.ok:
             goal_handle.succeed()
         else:
             goal_handle.abort()
-        return out
+        return CommandMotionAction.Result(accepted=result.ok, reason=result.message, motion_id=job.motion_id)
 
     # --- the worker: check, generate, publish ---------------------------------------------------------------
 
@@ -278,7 +241,7 @@ class MotionCommanderNode(Node):
             with self._lock:
                 self._job = None
             try:
-                self._report(result, job.source, job.command_id)
+                self._report(result, job.source, job.motion_id)
             finally:  # whatever happens, the caller gets its answer
                 job.future.set_result(result)
                 executor = self.executor
@@ -291,19 +254,7 @@ class MotionCommanderNode(Node):
                 job.stage = stage
                 job.feedback(stage, fraction, time.monotonic() - job.started)
 
-        if job.prepare_only:
-            check = self._commander.checker.check(job.text)
-            if not check.ok:
-                return CommandResult(False, check.reason, check.text, check=check)
-            with self._lock:
-                command_id, self._next_id = self._next_id, self._next_id + 1
-                self._prepared[command_id] = (check.text, job.seconds)
-                while len(self._prepared) > MAX_PREPARED:
-                    self._prepared.popitem(last=False)
-            job.command_id = command_id
-            return CommandResult(True, f"prepared '{check.text}' as command {command_id}: run it with the "
-                                       "execute_command action", check.text, check=check)
-        result = self._commander.handle(job.text, job.seconds, progress)
+        result = self._commander.handle(job.text, job.seconds, progress, robot=job.robot)
         if not result.ok:
             return result
         if job.cancelled():
@@ -311,7 +262,10 @@ class MotionCommanderNode(Node):
         if self._stopped:
             return CommandResult(False, f"emergency stop engaged while generating: '{result.text}' was not "
                                         "published", result.text)
-        self._clip_pub.publish(motion_to_multiarray(result.joints, result.fps))
+        with self._lock:
+            self._motions += 1
+            job.motion_id = f"{self.get_name()}/{self._motions}"
+        self._clip_pub.publish(motion_to_multiarray(result.joints, result.fps, job.motion_id))
         with self._lock:
             self._playing, self._frame = result.joints, 0
             self._generate_s.append(result.generate_s)
@@ -350,12 +304,12 @@ class MotionCommanderNode(Node):
             self._markers_pub.publish(skeleton_markers(motion[frame], self.get_clock().now().to_msg(),
                                                        self._frame_id, ns="command"))
 
-    def _report(self, result: CommandResult, source: str, command_id: int = 0) -> None:
+    def _report(self, result: CommandResult, source: str, motion_id: str = "") -> None:
         frames = len(result.joints) if result.joints is not None else 0
         with self._lock:
             if result.ok:
                 self._counts["accepted"] += 1
-            elif result.check is not None and not result.check.ok:
+            elif result.refused:
                 self._counts["refused"] += 1
             elif not result.message.startswith(("busy", "emergency stop")):  # those are counted when refused
                 self._counts["failed"] += 1
@@ -368,7 +322,7 @@ class MotionCommanderNode(Node):
         self._status_pub.publish(String(data=json.dumps(
             {"command": result.text, "source": source, "accepted": result.ok, "message": result.message,
              "frames": frames, "seconds": round(result.seconds, 3),
-             **({"id": command_id} if command_id else {})})))
+             **({"motion_id": motion_id} if motion_id else {})})))
 
     def _publish_diagnostics(self) -> None:
         with self._lock:

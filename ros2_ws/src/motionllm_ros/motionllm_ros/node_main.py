@@ -15,6 +15,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
+from motionllm.console import quiet_libraries
 from motionllm.errors import MotionLLMError
 from motionllm_ros.environment import configure_ros_environment
 
@@ -35,6 +36,7 @@ class _InterruptRecord:
 
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = None, large_data: bool = False) -> int:
     configure_ros_environment(large_data=large_data)
+    quiet_libraries()  # MediaPipe, protobuf and Hugging Face start-up noise stays out of the node's log
     # Installed before rclpy.init: rclpy's own SIGINT handler chains to the Python handler it found.
     interrupt = _InterruptRecord()
     signal.signal(signal.SIGINT, interrupt)
@@ -61,4 +63,4 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None = 
             node.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
-    return 0
+    return getattr(node, "exit_code", 0)  # a node that stopped itself says why in its status

@@ -28,9 +28,11 @@ Publishes
                                                      (publish_tf, default true)
   robot/status           std_msgs/String             JSON per event: {"state": playing|finished|refused|
                                                      bad_input|stopped|reset, "message", "robot", ...};
-                                                     "playing" says "source": clip or imitation, and for
-                                                     imitation its body, mode, latency and lag (a chunk: its
-                                                     index and capture span; streaming: once a second)
+                                                     "playing" says "source": clip (with "motion_id" when
+                                                     the clip had one, also on "finished") or imitation,
+                                                     and for imitation its body, mode, latency and lag (a
+                                                     chunk: its index and capture span; streaming: once a
+                                                     second)
   /diagnostics           diagnostic_msgs/DiagnosticArray  "retargeter: <robot>" every `diagnostics_period` s
 Services
   ~/emergency_stop       std_srvs/Trigger  halts the JointState stream at once and refuses new motions
@@ -138,8 +140,8 @@ from motionllm.retargeting.imitation import ImitationChunk, LiveImitation
 from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTrajectory
 from motionllm.retargeting.robot import BASE_NQ
 from motionllm_ros.conversions import (CLIP_QOS, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC, joint_state_msg,
-                                       joint_trajectory_msg, make_header, multiarray_to_motion, odometry_msg,
-                                       pose_array_to_joints, transform_msg)
+                                       joint_trajectory_msg, make_header, multiarray_motion_id, multiarray_to_motion,
+                                       odometry_msg, pose_array_to_joints, transform_msg)
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, ERROR, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
 
@@ -165,6 +167,11 @@ STREAM_PLAN_POINTS = 3
 STARVED_S = 0.25  # streaming: a tick with nothing to send this soon after frames came counts as starved
 BODY_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*$")  # a valid ROS name token, like pose_estimator's b1, b2...
 LOG_THROTTLE_S = 5.0
+
+
+def clip_source(motion_id: str) -> dict[str, str]:
+    """robot/status's "source" of a clip, with the id it came with (motion_commander's motion_id)."""
+    return {"source": "clip", **({"motion_id": motion_id} if motion_id else {})}
 
 
 class RetargeterNode(Node):
@@ -206,7 +213,7 @@ class RetargeterNode(Node):
         # Shared with the worker thread (under the lock): the motion waiting to be retargeted, the result
         # waiting to be played, and the counters.
         self._lock = threading.Condition()
-        self._waiting: tuple | None = None  # (joints, fps, receive time, epoch, chunk or None)
+        self._waiting: tuple | None = None  # (joints, fps, receive time, epoch, chunk or None, motion id)
         # (RobotMotion or error, receive time, epoch, retarget seconds, repaired, chunk or None)
         self._result: tuple | None = None
         self._skeletons: deque = deque()  # streaming: (capture s, joints, receive time, epoch) for the worker
@@ -233,6 +240,7 @@ class RetargeterNode(Node):
         self._stopped = False  # emergency stop
         self._epoch = 0  # emergency stops so far: a motion received before the last one is never played
         self._playing: CommandTrajectory | None = None
+        self._playing_id = ""  # the motion id of the clip playing (motion_commander's; "" for none)
         self._next_point = 0
         self._last_command = self._robot.reference_q[BASE_NQ:].copy()
         self._last_base: np.ndarray | None = None  # the floating base at the last point streamed
@@ -314,25 +322,27 @@ class RetargeterNode(Node):
 
     def _on_clip(self, msg: Float32MultiArray) -> None:
         received = time.monotonic()
+        motion_id = multiarray_motion_id(msg)
         with self._lock:
             self._counts["motions_received"] += 1
         if self._stopped:
             self._refuse("refused_stopped", "emergency stop is active: motion refused (call ~/reset first)",
-                         source="clip")
+                         **clip_source(motion_id))
             return
         try:
             joints, fps = multiarray_to_motion(msg)
             check_joints(joints, "motion")
         except MotionLLMError as exc:
-            self._refuse("bad_input", f"bad motion: {exc}", state="bad_input", source="clip")
+            self._refuse("bad_input", f"bad motion: {exc}", state="bad_input", **clip_source(motion_id))
             return
-        self._submit(joints, fps, received)
+        self._submit(joints, fps, received, motion_id=motion_id)
 
-    def _submit(self, joints: np.ndarray, fps: float, received: float, chunk: ImitationChunk | None = None) -> None:
+    def _submit(self, joints: np.ndarray, fps: float, received: float, chunk: ImitationChunk | None = None,
+                motion_id: str = "") -> None:
         with self._lock:
             if self._waiting is not None:
                 self._counts["replaced"] += 1
-            self._waiting = (joints, fps, received, self._epoch, chunk)
+            self._waiting = (joints, fps, received, self._epoch, chunk, motion_id)
             self._lock.notify()
 
     # --- imitation: skeletons in (executor thread), due chunks to the worker --------------------------------
@@ -448,7 +458,7 @@ class RetargeterNode(Node):
                 self._lock.wait_for(lambda: self._waiting is not None or self._stopping)
                 if self._stopping:
                     return
-                (joints, fps, received, epoch, chunk), self._waiting = self._waiting, None
+                (joints, fps, received, epoch, chunk, motion_id), self._waiting = self._waiting, None
             start = time.perf_counter()
             try:
                 outcome = self._retargeter.retarget(joints, fps)
@@ -463,7 +473,7 @@ class RetargeterNode(Node):
                 outcome, repaired = MotionLLMError(f"{type(exc).__name__}: {exc}"), False
             elapsed = time.perf_counter() - start
             with self._lock:
-                self._result = (outcome, received, epoch, elapsed, repaired, chunk)
+                self._result = (outcome, received, epoch, elapsed, repaired, chunk, motion_id)
 
     def _work_stream(self) -> None:
         """Streaming imitation: every skeleton queued, in order, through the StreamingRetargeter; the frames it
@@ -538,18 +548,19 @@ class RetargeterNode(Node):
         if self._next_point >= len(plan):
             self._playing = None
             if self._stream is None:  # a stream's plan ends every few ticks, until its next frames
-                self._status("finished", f"trajectory finished ({len(plan)} points, {plan.duration_s:.2f} s)")
+                self._status("finished", f"trajectory finished ({len(plan)} points, {plan.duration_s:.2f} s)",
+                             **clip_source(self._playing_id))
 
     def _start(self, outcome, received: float, epoch: int, retarget_s: float, repaired: bool,
-               chunk: ImitationChunk | None) -> None:
+               chunk: ImitationChunk | None, motion_id: str = "") -> None:
         pending = self._playing.positions[self._next_point:] if self._playing is not None else None
         pending_base = self._playing.base_poses[self._next_point:] if self._playing is not None else None
         backlog_s = 0.0 if pending is None else len(pending) / self._rate
         joins = (chunk is not None and self._planned == (chunk.timeline, chunk.index - 1)
                  and backlog_s <= imitation.MAX_BACKLOG_SECONDS)
         self._planned = None  # set again below if this chunk's plan is accepted
-        source = {"source": "clip"} if chunk is None else {"source": "imitation", "body": self._following,
-                                                            "chunk": chunk.index}
+        source = clip_source(motion_id) if chunk is None else {"source": "imitation", "body": self._following,
+                                                                "chunk": chunk.index}
         if isinstance(outcome, Exception):
             self._refuse("bad_input", f"cannot retarget the {'chunk' if chunk else 'motion'}: {outcome}",
                          state="bad_input", **source)
@@ -584,10 +595,10 @@ class RetargeterNode(Node):
         self._trajectory_pub.publish(joint_trajectory_msg(plan.joint_names, plan.positions, plan.velocities,
                                                           plan.rate, stamp, self._frame_id))
         replaced = self._playing is not None
-        self._playing, self._next_point = plan, 0
+        self._playing, self._next_point, self._playing_id = plan, 0, motion_id
         latency_ms = (time.monotonic() - received) * 1e3
         # what the retargeter changed so that the robot may do it (a jump done in place), and each check
-        extra: dict[str, object] = {"source": "clip", "adaptations": list(outcome.adaptations),
+        extra: dict[str, object] = {**source, "adaptations": list(outcome.adaptations),
                                     "feasibility": None if plan.feasibility is None else plan.feasibility.to_dict()}
         if chunk is not None:
             # Clocks: ROS system time, the capture stamps' clock. capture: the skeleton that completed the chunk
