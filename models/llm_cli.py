@@ -241,9 +241,11 @@ def run_caption(args: argparse.Namespace) -> int:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    from motionllm.models.motion_llm import MotionLanguageModel
+    from motionllm.commands import QuestionChecker
 
-    MotionLanguageModel.check_text(args.question, "question")
+    check = QuestionChecker().check(args.question)  # about the motion at all? (MiniLM, before the LLM loads)
+    if not check.ok:
+        raise MotionLLMError(check.reason)
     motion = _read(args.motion)
     lm = _load(args)
     limit = int(lm.config.max_motion_tokens / lm.config.tokens_per_second * lm.fps)

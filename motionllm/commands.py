@@ -174,6 +174,10 @@ class CommandChecker:
     `embed` (list of texts -> (N, D) unit vectors) defaults to MiniLM (motionllm.models.text_embedding);
     the model and the reference embeddings are loaded when the checker is built."""
 
+    what = "command"  # in the reasons: "the command is empty"
+    refused_as = "not a motion command"
+    unlike = "is not like any motion this robot knows"
+
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, max_chars: int = MAX_COMMAND_CHARS,
                  max_words: int = MAX_COMMAND_WORDS, embed: Callable | None = None,
                  references: tuple[str, ...] | None = None):
@@ -189,9 +193,12 @@ class CommandChecker:
         else:
             embed_fn = embed
         self._embed = embed_fn
-        self.references = reference_commands() if references is None else tuple(references)
+        self.references = self.default_references() if references is None else tuple(references)
         self._reference_vectors = reference_embeddings(self.references, embed)
         self._known_words = self._vocabulary() if embed is None else None
+
+    def default_references(self) -> tuple[str, ...]:
+        return reference_commands()
 
     def _vocabulary(self) -> frozenset[str]:
         from motionllm.models.text_embedding import _model
@@ -212,31 +219,64 @@ class CommandChecker:
     def check(self, text: str) -> CommandCheck:
         text = normalize_command(text)
         if not text:
-            return CommandCheck(False, "the command is empty", text)
+            return CommandCheck(False, f"the {self.what} is empty", text)
         if len(text) > self.max_chars:
-            return CommandCheck(False, f"the command is too long ({len(text)} characters, at most {self.max_chars})",
-                                text)
+            return CommandCheck(False, f"the {self.what} is too long ({len(text)} characters, at most "
+                                       f"{self.max_chars})", text)
         words = _words(text)
         if len(words) > self.max_words:
-            return CommandCheck(False, f"the command is too long ({len(words)} words, at most {self.max_words})", text)
+            return CommandCheck(False, f"the {self.what} is too long ({len(words)} words, at most {self.max_words})",
+                                text)
         if not words:
-            return CommandCheck(False, f"not a motion command: '{text}' has no words", text)
+            return CommandCheck(False, f"{self.refused_as}: '{text}' has no words", text)
         if self._known_words is not None:
             unknown = [w for w in words if not self._known(w)]
             if 2 * len(unknown) > len(words):
-                return CommandCheck(False, f"not a motion command: not understood ({', '.join(unknown[:5])} "
+                return CommandCheck(False, f"{self.refused_as}: not understood ({', '.join(unknown[:5])} "
                                            "are not known words)" if len(unknown) > 1 else
-                                    f"not a motion command: not understood ('{unknown[0]}' is not a known word)", text)
+                                    f"{self.refused_as}: not understood ('{unknown[0]}' is not a known word)", text)
         with _one_torch_thread():
             vector = np.asarray(self._embed([text]), dtype=np.float32)[0]
         similarity = self._reference_vectors @ vector
         best = int(np.argmax(similarity))
         score, nearest = float(similarity[best]), self.references[best]
         if score < self.threshold:
-            return CommandCheck(False, f"not a motion command: '{text}' is not like any motion this robot "
-                                       f"knows (similarity {score:.2f} < {self.threshold:.2f}; closest: "
+            return CommandCheck(False, f"{self.refused_as}: '{text}' {self.unlike} "
+                                       f"(similarity {score:.2f} < {self.threshold:.2f}; closest: "
                                        f"'{nearest}')", text, score, nearest)
         return CommandCheck(True, "", text, score, nearest)
+
+
+class QuestionChecker(CommandChecker):
+    """Refuses questions that are not about the motion ("what is the capital of France?") before the LLM is
+    asked: the same check as commands, against the questions the motion LLM was taught (`reference_questions`).
+    On held-out wordings (tests/test_commands.py) questions about the motion score 0.58-1.0, and questions
+    for a voice assistant 0.18-0.41."""
+
+    what = "question"
+    refused_as = "not a question about the motion"
+    unlike = "is not like any question about a motion the model can answer"
+
+    def default_references(self) -> tuple[str, ...]:
+        return reference_questions()
+
+
+@functools.lru_cache(maxsize=1)
+def reference_questions() -> tuple[str, ...]:
+    """The motion LLM's question templates (llm_tasks.questions) for every action type, plus "What is the
+    person doing?". Deterministic."""
+    from motionllm.corpus.actions import REGISTRY
+    from motionllm.models.llm_tasks import questions
+
+    kinds = sorted(REGISTRY)
+    out = ["What is the person doing?"]
+    for i, kind in enumerate(kinds):
+        following = kinds[(i + 1) % len(kinds)]
+        labels = {"actions": [{"type": kind, "side": "left", "direction": "forward", "count": 2, "speed": "fast",
+                               "start_frame": 0},
+                              {"type": following, "start_frame": 40}], "manner": "tired"}
+        out += [question for _, question, _ in questions(labels, np.random.default_rng(i), kinds)]
+    return tuple(dict.fromkeys(out))
 
 
 @contextlib.contextmanager

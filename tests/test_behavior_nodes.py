@@ -194,8 +194,10 @@ def test_nan_and_malformed_skeletons_keep_the_describer_alive(ros_process, probe
     assert record.confidence == pytest.approx(21 / 61, abs=1e-3)  # 1 s of a 3 s window; the NaN gap is short
 
     publish(range(21, 41))
-    answer = ask(probe, "how long?", seconds=1.0)
-    assert answer.answered and answer.answer == "21 frames: how long?" and answer.body_id == "b1"
+    off_topic = ask(probe, "what is the capital of France?", seconds=1.0)
+    assert not off_topic.answered and off_topic.answer.startswith("not a question about the motion"), off_topic
+    answer = ask(probe, "how fast does the person walk?", seconds=1.0)
+    assert answer.answered and answer.answer == "21 frames: how fast does the person walk?" and answer.body_id == "b1"
     assert answer.stamp.sec * 1_000_000_000 + answer.stamp.nanosec == stamp_of(40) and answer.seconds == pytest.approx(1.0)
 
     def counted() -> bool:

@@ -137,6 +137,7 @@ def test_a_command_that_fails_part_way_leaves_none_of_its_outputs(capsys, tmp_pa
     (["caption", SQUAT, "--window", "0.01"], "--window must be in [0.2, 10]"),
     (["caption", "{tmp}/missing.npy"], "not found"),
     (["ask", SQUAT, ""], "the question is empty"),
+    (["ask", SQUAT, "what is the capital of France?"], "not a question about the motion"),
     (["ask", "{tmp}/missing.npy", "which hand?"], "not found"),
 ])
 def test_arguments_are_checked_before_the_model_loads(capsys, tmp_path, args, message):

@@ -191,3 +191,60 @@ def test_load_generator_errors_are_one_line():
     generator = load_generator(f"{__name__}:FakeGenerator")
     assert isinstance(generator, FakeGenerator)
     assert isinstance(CommandResult(False, "x", "y").seconds, float)
+
+
+# --- questions about a motion (motionllm ask, behavior_describer ~/ask) ---------------------------------------
+
+MOTION_QUESTIONS = ["which hand does the person raise?", "is the person walking?", "what is the person doing?",
+                    "how many times do they jump?", "does he wave?", "what happens first?", "is she running or walking?",
+                    "which leg kicks?", "how fast do they walk?", "what does the man do?", "is the person sitting down?",
+                    "what direction are they turning?", "did the person squat?", "which arm is lifted",
+                    "how many steps does the person take?", "is the person dancing?",
+                    "what is he doing with his hands?"]
+OFF_TOPIC_QUESTIONS = ["what is the capital of France?", "what is the weather today?", "tell me a joke",
+                       "who won the world cup?", "what time is it?", "how do I cook pasta?", "what's 2 plus 2?",
+                       "who is the president?", "play some music", "how far is the moon?", "what is your name?",
+                       "translate hello to spanish", "write a poem about dogs", "what is the meaning of life?",
+                       "how much does a car cost?", "set a timer for 5 minutes"]
+
+
+@pytest.fixture(scope="module")
+def question_checker():
+    from motionllm.commands import QuestionChecker
+
+    return QuestionChecker()
+
+
+def test_questions_about_the_motion_pass_and_others_are_refused(question_checker):
+    """Held-out wordings (none is a reference question verbatim, except the first template's)."""
+    for question in MOTION_QUESTIONS:
+        check = question_checker.check(question)
+        assert check.ok, (question, check.score, check.nearest)
+    for question in OFF_TOPIC_QUESTIONS:
+        check = question_checker.check(question)
+        assert not check.ok and check.reason.startswith("not a question about the motion"), (question, check.score)
+    assert question_checker.check("  ").reason == "the question is empty"
+
+
+def test_the_describer_refuses_an_off_topic_question_before_the_model(question_checker):
+    from motionllm.perception.behavior import BehaviorDescriber, BehaviorError
+
+    class Captioner:
+        asked: list[str] = []
+
+        def caption(self, joints):
+            return "a person stands."
+
+        def ask(self, joints, question):
+            self.asked.append(question)
+            return "yes"
+
+    describer = BehaviorDescriber(Captioner(), question_check=question_checker.check)
+    clip = np.zeros((40, 22, 3))
+    clip[:, :, 1] = np.linspace(0.0, 1.7, 22)
+    for t, frame in enumerate(clip):
+        describer.add(1, t / 20, frame)
+    with pytest.raises(BehaviorError, match="not a question about the motion"):
+        describer.ask("what is the capital of France?", 1, 1.0)
+    assert describer.ask("is the person walking?", 1, 1.0).answer == "yes"
+    assert Captioner.asked == ["is the person walking?"]

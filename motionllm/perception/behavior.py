@@ -35,7 +35,7 @@ import re
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Iterable, Iterator, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -124,7 +124,8 @@ class BehaviorDescriber:
     def __init__(self, captioner: Captioner, window_seconds: float = WINDOW_SECONDS,
                  caption_period: float = CAPTION_PERIOD, first_after: float = FIRST_AFTER,
                  republish_period: float = 0.0, max_gap: float = MAX_GAP,
-                 question_seconds: float = QUESTION_SECONDS) -> None:
+                 question_seconds: float = QUESTION_SECONDS,
+                 question_check: Callable[[str], object] | None = None) -> None:
         checks = {"window_seconds": (window_seconds, MIN_SECONDS, MAX_QUESTION_SECONDS),
                   "caption_period": (caption_period, 0.0, 3600.0),
                   "first_after": (first_after, MIN_SECONDS, MAX_QUESTION_SECONDS),
@@ -135,6 +136,7 @@ class BehaviorDescriber:
             if not (np.isfinite(value) and low <= value <= high):
                 raise MotionLLMError(f"{name} must be in {low:g}..{high:g}, got {value}")
         self.captioner = captioner
+        self.question_check = question_check  # e.g. commands.QuestionChecker().check: refuse off-topic questions
         self.window_seconds, self.caption_period = window_seconds, caption_period
         self.first_after = min(first_after, window_seconds)
         self.republish_period, self.max_gap, self.question_seconds = republish_period, max_gap, question_seconds
@@ -246,6 +248,10 @@ class BehaviorDescriber:
                 person = max(self._people, key=lambda p: (self._people[p].window.last, p))
             entry = self._tracked(person)
             joints, start, end, confidence = entry.window.sample(seconds, seconds, self.max_gap)
+        if self.question_check is not None:  # after the cheap checks: a sentence embedding, some ms
+            check = self.question_check(question)
+            if not check.ok:
+                raise BehaviorError(check.reason)
         answer, _ = self._run(lambda motion: self.captioner.ask(motion, question), joints)
         return Answer(person, start, end, " ".join(str(question).split()), " ".join(str(answer).split()),
                       round(confidence, 3), round(end - start, 3))

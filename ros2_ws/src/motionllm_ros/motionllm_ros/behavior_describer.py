@@ -61,6 +61,7 @@ from hri_msgs.msg import IdsList
 from motionllm_interfaces.msg import BehaviorDescription
 from motionllm_interfaces.srv import AskAboutMotion
 
+from motionllm.commands import QuestionChecker
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.perception import behavior
 from motionllm.perception.behavior import BehaviorDescriber, BehaviorError, load_captioner
@@ -120,10 +121,11 @@ class BehaviorDescriberNode(Node):
             torch.set_num_threads(value("torch_threads"))
         spec = value("captioner")
         captioner = load_captioner(spec, value("model"))  # MotionLLMError (no weights...): exit 2 in main()
+        questions = QuestionChecker()  # ~/ask refuses what is not a question about the motion, with the reason
         self._describer = BehaviorDescriber(
             captioner, window_seconds=value("window_seconds"), caption_period=value("caption_period"),
             first_after=value("first_after"), republish_period=value("republish_period"),
-            max_gap=value("max_gap"), question_seconds=value("question_seconds"))
+            max_gap=value("max_gap"), question_seconds=value("question_seconds"), question_check=questions.check)
 
         self._descriptions_pub = self.create_publisher(BehaviorDescription, DESCRIPTIONS_TOPIC, QOS)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, QOS)
