@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from motionllm.console import bounded
 from motionllm.errors import MotionLLMError
 
 GRAPHS = {
@@ -39,6 +40,7 @@ CAMERA_GRAPHS = IMAGE_GRAPHS  # --video, --camera
 ROBOT_GRAPHS = {"commander", "imitation"}  # --robot
 STOP_TIMEOUT_S = 10.0
 POLL_S = 0.1
+FORWARDED_LINE_CHARS = 1000  # a node's line, bounded: whatever a node prints, the terminal stays readable
 
 
 def default_params_dir() -> Path:
@@ -187,7 +189,7 @@ class Child:
 
 def _forward(name: str, stream, out) -> None:
     for line in iter(stream.readline, b""):
-        out.write(f"[{name}] {line.decode(errors='replace').rstrip()}\n")
+        out.write(f"[{name}] {bounded(line.decode(errors='replace'), FORWARDED_LINE_CHARS)}\n")
         out.flush()
     stream.close()
 

@@ -136,6 +136,10 @@ def test_a_command_that_fails_part_way_leaves_none_of_its_outputs(capsys, tmp_pa
     (["inbetween", SQUAT, "{tmp}/missing.npy", "-o", "{tmp}/x.npy"], "not found"),
     (["caption", SQUAT, "--window", "0.01"], "--window must be in [0.2, 10]"),
     (["caption", "{tmp}/missing.npy"], "not found"),
+    (["describe-video", "{tmp}/missing.mp4", "--window", "0"], "--window must be in 0.4..10"),  # not --step
+    (["describe-video", "{tmp}/missing.mp4", "--window", "30"], "--window must be in"),  # not window_seconds
+    (["describe-video", "{tmp}/missing.mp4", "--step", "-1"], "--step must be in"),
+    (["describe-video", "{tmp}/missing.mp4", "--max-gap", "nan"], "--max-gap"),
     (["ask", SQUAT, ""], "the question is empty"),
     (["ask", SQUAT, "what is the capital of France?"], "not a question about the motion"),
     (["ask", "{tmp}/missing.npy", "which hand?"], "not found"),

@@ -405,6 +405,8 @@ def test_commander_service_generates_motion_and_refuses_what_is_not_a_motion(ros
     values = status_values(last_status(received["/diagnostics"], "motion_commander"))
     assert (values["accepted"], values["refused"], values["failed"]) == ("1", "9", "0"), values
     assert node.alive() and "Traceback" not in node.output()
+    longest = max(node.output().splitlines(), key=len)
+    assert len(longest) < 400, longest  # a 400-character command is logged once, bounded
 
 
 @pytest.mark.ros

@@ -56,9 +56,16 @@ def run(args: argparse.Namespace) -> int:
     from motionllm.perception.smoothing import SkeletonSmoother
     from motionllm.perception.stage import PoseStage
 
+    from motionllm.perception.behavior import MAX_QUESTION_SECONDS, MIN_SECONDS
+
+    # each option checked here under its own name, before the video is opened or the model loads
+    if not MIN_SECONDS <= args.window <= MAX_QUESTION_SECONDS:
+        raise MotionLLMError(f"--window must be in {MIN_SECONDS:g}..{MAX_QUESTION_SECONDS:g} s, got {args.window:g}")
+    if args.step is not None and not 0 < args.step <= 3600:
+        raise MotionLLMError(f"--step must be in (0, 3600] s, got {args.step:g}")
+    if not 0 <= args.max_gap <= 10:
+        raise MotionLLMError(f"--max-gap must be in 0..10 s, got {args.max_gap:g}")
     step = args.window if args.step is None else args.step
-    if not step > 0:
-        raise MotionLLMError(f"--step must be positive, got {step}")
     if args.threads < 1:
         raise MotionLLMError(f"--threads must be at least 1, got {args.threads}")
     root = root_from_args(args)

@@ -62,6 +62,7 @@ from motionllm_interfaces.msg import BehaviorDescription
 from motionllm_interfaces.srv import AskAboutMotion
 
 from motionllm.commands import QuestionChecker
+from motionllm.console import bounded
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.perception import behavior
 from motionllm.perception.behavior import BehaviorDescriber, BehaviorError, load_captioner
@@ -231,7 +232,7 @@ class BehaviorDescriberNode(Node):
             self._counters.bad_skeletons += 1
             self._counters.last_error = message
             self._counters.errors_since_report += 1
-        self.get_logger().warning(f"skipped: {message}", throttle_duration_sec=LOG_THROTTLE_S)
+        self.get_logger().warning(bounded(f"skipped: {message}"), throttle_duration_sec=LOG_THROTTLE_S)
 
     # --- questions --------------------------------------------------------------------------------------
 
@@ -256,14 +257,14 @@ class BehaviorDescriberNode(Node):
         try:
             answer = self._describer.ask(question.text, question.body, question.seconds)
             result = (True, answer.answer, answer)
-            self.get_logger().info(f"asked '{answer.question}' about {answer.person} ({answer.seconds:.1f} s): "
-                                   f"{answer.answer}")
+            self.get_logger().info(bounded(f"asked '{answer.question}' about {answer.person} "
+                                           f"({answer.seconds:.1f} s): {answer.answer}"))
         except MotionLLMError as exc:
             result = (False, str(exc), None)
-            self.get_logger().warning(f"question '{question.text}' not answered: {exc}")
+            self.get_logger().warning(bounded(f"question '{question.text}' not answered: {exc}"))
         except Exception as exc:  # noqa: BLE001 - the caller must get an answer whatever happens
             result = (False, f"failed: {type(exc).__name__}: {exc}", None)
-            self.get_logger().error(f"question '{question.text}' failed: {type(exc).__name__}: {exc}")
+            self.get_logger().error(bounded(f"question '{question.text}' failed: {type(exc).__name__}: {exc}"))
         with self._lock:
             self._counters.answered += result[0]
         question.future.set_result(result)
@@ -328,8 +329,8 @@ class BehaviorDescriberNode(Node):
             self._counters.published += 1
             self._counters.latency_ms.append(msg.latency_ms)
             self._counters.last_caption = f"{body_id}: {d.caption}"
-        self.get_logger().info(f"{body_id}: {d.caption} (tracked {100 * d.confidence:.0f} %, "
-                               f"caption {d.caption_s:.1f} s)")
+        self.get_logger().info(bounded(f"{body_id}: {d.caption} (tracked {100 * d.confidence:.0f} %, "
+                                       f"caption {d.caption_s:.1f} s)"))
 
     # --- reporting ------------------------------------------------------------------------------------------
 

@@ -71,6 +71,7 @@ from visualization_msgs.msg import MarkerArray
 
 from motionllm.commands import (DEFAULT_THRESHOLD, MAX_COMMAND_CHARS, MAX_COMMAND_WORDS, CommandChecker,
                                 CommandResult, MotionCommander, load_generator, normalize_command)
+from motionllm.console import bounded
 from motionllm.retargeting.profile import DEFAULT_ROBOT, load_profile
 from motionllm_ros.conversions import (CLIP_QOS, DEFAULT_FRAME_ID, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC,
                                        motion_to_multiarray, skeleton_markers)
@@ -235,7 +236,7 @@ class MotionCommanderNode(Node):
             except Exception as exc:  # noqa: BLE001 - a bug in a generator must not take the node down
                 if not self.context.ok():
                     return
-                self.get_logger().error(f"generating '{job.text}' failed: {type(exc).__name__}: {exc}")
+                self.get_logger().error(bounded(f"generating '{job.text}' failed: {type(exc).__name__}: {exc}"))
                 result = CommandResult(False, f"generation failed: {type(exc).__name__}: {exc}",
                                        normalize_command(job.text))
             with self._lock:
@@ -314,7 +315,8 @@ class MotionCommanderNode(Node):
             elif not result.message.startswith(("busy", "emergency stop")):  # those are counted when refused
                 self._counts["failed"] += 1
             self._last = f"{'accepted' if result.ok else 'refused'} '{result.text}': {result.message}"
-        line = f"{source} command '{result.text}': {result.message}"
+        line = bounded(f"{source} command: {result.message}" if result.text in result.message else
+                       f"{source} command '{result.text}': {result.message}")  # the text once, the line bounded
         if result.ok:
             self.get_logger().info(line)
         else:  # rclpy loggers want one severity per call site

@@ -128,6 +128,7 @@ from std_msgs.msg import Bool, Float32MultiArray, String
 from std_srvs.srv import Trigger
 from trajectory_msgs.msg import JointTrajectory
 
+from motionllm.console import bounded
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.motion.canonical import check_joints
 from motionllm.motion.window import check_skeleton
@@ -437,7 +438,7 @@ class RetargeterNode(Node):
         with self._lock:
             self._counts["bad_skeletons"] += 1
             self._last_problem = f"bad skeleton: {message}"
-        self.get_logger().warning(f"skipped: {message}", throttle_duration_sec=LOG_THROTTLE_S)
+        self.get_logger().warning(bounded(f"skipped: {message}"), throttle_duration_sec=LOG_THROTTLE_S)
 
     def _stamp_ns(self, t: float) -> int:
         """A LiveImitation time (s since the first stamp) as a stamp in ns."""
@@ -748,9 +749,9 @@ class RetargeterNode(Node):
             self._counts[counter] += 1
             self._last_problem = message
         if counter == "refused_limits":  # rclpy loggers want one severity per call site
-            self.get_logger().error(message)
+            self.get_logger().error(bounded(message))
         else:
-            self.get_logger().warning(message)
+            self.get_logger().warning(bounded(message))
         self._status(state, message, **values)
 
     def _status(self, state: str, message: str, **values) -> None:
