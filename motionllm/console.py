@@ -4,10 +4,12 @@
 - The start-up noise of libraries we load is silenced (`quiet_libraries`): TensorFlow Lite / MediaPipe's
   glog and absl lines, OpenCV's and FFmpeg's, protobuf's deprecation warnings, Hugging Face's weight-loading progress bars and
   its advice. What they report that matters reaches us as exceptions.
+- What C++ libraries print straight to the terminal at start-up is dropped (`native_stderr_silenced`).
 - Log lines are bounded (`bounded`): a caption or a bad message cannot make a 5,000-character line.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -55,6 +57,24 @@ def quiet_libraries() -> None:
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Silence what C++ libraries write straight to file descriptor 2 inside the block (MediaPipe's TensorFlow
+    Lite and absl start-up lines ignore every logging setting). Python exceptions still propagate; keep the
+    block short, as anything else written to stderr meanwhile is lost."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def warn(message: str) -> None:

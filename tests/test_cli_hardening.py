@@ -251,3 +251,37 @@ def test_the_entry_point_prints_one_line_with_no_library_noise(tmp_path):
                              str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=180, env=env)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "not a motion command" in result.stderr, result.stderr
+
+
+def test_pose_on_a_real_video_prints_no_tensorflow_lite_or_absl_lines(tmp_path, shared_data):
+    """MediaPipe's C++ start-up lines ("Created TensorFlow Lite XNNPACK delegate", absl's "All log messages
+    before absl::InitializeLog()", the feedback manager's) go straight to the terminal unless silenced."""
+    import subprocess
+    import sys
+
+    import cv2
+
+    video = shared_data / "video" / "pose2sim_single_cam01.mp4"
+    if not video.is_file():
+        pytest.skip(f"{video} is missing from the shared data")
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    capture = cv2.VideoCapture(str(video))
+    for k in range(8):
+        ok, image = capture.read()
+        assert ok
+        cv2.imwrite(str(frames / f"{k:03d}.png"), image)
+    result = subprocess.run([sys.executable, "-m", "motionllm.cli", "pose", str(frames), "-o", str(tmp_path / "p.npy")],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "", result.stderr
+    assert "person found in 8" in result.stdout
+
+
+def test_a_person_of_implausible_size_is_warned_about(capsys, tmp_path):
+    np.save(tmp_path / "mm.npy", np.load(SQUAT) * 1000.0)  # millimetres given as metres
+    code, out, err = run_cli(capsys, "convert", tmp_path / "mm.npy", tmp_path / "out.npy")
+    assert code == 0 and err.startswith("warning: mm.npy: the person would be") and "m tall" in err, err
+    assert err.count("\n") == 1 and "--units" in err
+    code, _, err = run_cli(capsys, "convert", SQUAT, tmp_path / "ok.npy")
+    assert code == 0 and err == ""

@@ -145,6 +145,11 @@ def test_long_motions_are_described_in_windows(lm, fresh_clips):
     windows = lm.describe(features_to_joints(joints), window_seconds=6.0)
     assert windows[0][0] == 0.0 and windows[-1][1] == pytest.approx(len(joints) // 4 * 4 / 20, abs=0.3)
     assert all(a[1] == pytest.approx(b[0]) for a, b in zip(windows, windows[1:]))  # contiguous, in order
+    # a window asked for is a window given, however short the motion (--window was ignored under 10 s)
+    short = features_to_joints(fresh_clips[0].features)[:120]  # 6 s
+    assert len(lm.describe(short)) == 1
+    two_second = lm.describe(short, window_seconds=2.0)
+    assert [round(end - start, 1) for start, end, _ in two_second][:1] == [2.0] and two_second[-1][1] == pytest.approx(6.0, abs=0.3)
 
 
 def test_commands_from_the_command_line(tmp_path, capsys, shared_data):

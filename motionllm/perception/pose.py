@@ -29,6 +29,7 @@ from typing import Any, ClassVar, Iterable
 import numpy as np
 
 from motionllm.errors import MotionFormatError, MotionLLMError
+from motionllm.console import native_stderr_silenced
 from motionllm.motion.formats.mediapipe_landmarks import NUM_LANDMARKS, mediapipe33_to_smpl22, world_to_y_up
 
 # A detection as estimators produce it: world landmarks (33, 3) m, keypoints (33, 2) px, confidences (33,).
@@ -143,14 +144,24 @@ class BlazePoseEstimator(PoseEstimator):
             raise MotionLLMError(f"blazepose needs mediapipe 0.10.14 with its legacy solutions ({exc}): "
                                  "pip install mediapipe==0.10.14") from None
         # model_complexity=1 is the "full" model: the only one mediapipe ships (lite/heavy are downloads).
-        self._pose = mp_pose.Pose(static_image_mode=static_image_mode, model_complexity=1, smooth_landmarks=False,
-                                  enable_segmentation=False, min_detection_confidence=min_detection_confidence,
-                                  min_tracking_confidence=min_tracking_confidence)
+        with native_stderr_silenced():  # TensorFlow Lite's and absl's start-up lines
+            self._pose = mp_pose.Pose(static_image_mode=static_image_mode, model_complexity=1,
+                                      smooth_landmarks=False, enable_segmentation=False,
+                                      min_detection_confidence=min_detection_confidence,
+                                      min_tracking_confidence=min_tracking_confidence)
+            # the graph's threads load its models (and print) asynchronously: an empty image waits for them
+            self._pose.process(np.zeros((64, 64, 3), np.uint8))
+        self._quiet_frames = QUIET_FRAMES  # the graph prints more as its models start, over the first images
 
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
         if self._pose is None:
             raise MotionLLMError("blazepose: the estimator was closed")
-        results = self._pose.process(rgb)
+        if self._quiet_frames > 0:
+            self._quiet_frames -= 1
+            with native_stderr_silenced():
+                results = self._pose.process(rgb)
+        else:
+            results = self._pose.process(rgb)
         if results.pose_world_landmarks is None or results.pose_landmarks is None:
             return []
         world = np.array([(p.x, p.y, p.z) for p in results.pose_world_landmarks.landmark], dtype=np.float64)
@@ -164,6 +175,8 @@ class BlazePoseEstimator(PoseEstimator):
             self._pose.close()
             self._pose = None
 
+
+QUIET_FRAMES = 5  # BlazePose's landmark model starts on the frame after the first detection: a few frames in
 
 # Estimators selectable by name (the pose_estimator node's `estimator` parameter, `motionllm pose --estimator`).
 ESTIMATORS: dict[str, type[PoseEstimator]] = {"blazepose": BlazePoseEstimator}
