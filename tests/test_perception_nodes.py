@@ -23,7 +23,8 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from geometry_msgs.msg import PolygonStamped, PoseArray  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
-from hri_msgs.msg import IdsList  # noqa: E402
+from hri_msgs.msg import BodyPosture, Gesture, IdsList, Skeleton2D  # noqa: E402
+from tf2_msgs.msg import TFMessage  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from motionllm.motion.skeleton import JOINT_INDEX, bone_lengths  # noqa: E402
@@ -110,6 +111,10 @@ def test_video_to_skeletons_through_both_nodes(ros_process, probe, video_path):
         "camera/image_raw": (Image, RECEIVE_ALL),
         "/humans/bodies/b1/skeleton3d": (PoseArray, RECEIVE_ALL),
         "/humans/bodies/b1/keypoints2d": (PolygonStamped, RECEIVE_ALL),
+        "/humans/bodies/b1/skeleton2d": (Skeleton2D, RECEIVE_ALL),
+        "/humans/bodies/b1/posture": (BodyPosture, RECEIVE_ALL),
+        "/humans/bodies/b1/gesture": (Gesture, RECEIVE_ALL),
+        "/tf": (TFMessage, RECEIVE_ALL),
         "/humans/bodies/tracked": (IdsList, RECEIVE_ALL),
         "/humans/bodies/markers": (MarkerArray, RECEIVE_ALL),
         "/diagnostics": (DiagnosticArray, RECEIVE_ALL),
@@ -150,6 +155,42 @@ def test_video_to_skeletons_through_both_nodes(ros_process, probe, video_path):
     assert points.shape[1:] == (33, 3) and {m.header.frame_id for m in keypoints} == {"cam"}
     visible = points[..., 2] > 0.5
     assert (points[visible][:, 0] < 360).all() and (points[visible][:, 1] < 640).all() and (points[..., :2] > -50).all()
+
+    # ROS4HRI's own messages: Skeleton2D (18 points, normalised), posture and gesture, one per skeleton
+    skeleton2d = received["/humans/bodies/b1/skeleton2d"]
+    assert len(skeleton2d) == len(skeletons) and {m.header.frame_id for m in skeleton2d} == {"cam"}
+    first = {stamp_ns(m): m for m in keypoints}[stamp_ns(skeleton2d[0])]
+    normalised = np.array([[(p.x, p.y, p.c) for p in m.skeleton] for m in skeleton2d])
+    assert normalised.shape[1:] == (18, 3) and (normalised >= 0).all() and (normalised <= 1).all()
+    nose = first.polygon.points[0]  # Skeleton2D.NOSE = 0 is MediaPipe's landmark 0
+    assert normalised[0, Skeleton2D.NOSE, :2] == pytest.approx([nose.x / 360, nose.y / 640], abs=1e-4)
+    postures = [m.posture for m in received["/humans/bodies/b1/posture"]]
+    assert len(postures) == len(skeletons) and np.mean(np.array(postures) == BodyPosture.STANDING) > 0.8, postures
+    assert len(received["/humans/bodies/b1/gesture"]) == len(skeletons)
+
+    # TF: cam -> cam_floor (the estimated camera), cam_floor -> body_b1 (the pelvis) -> head_b1 ...
+    from scipy.spatial.transform import Rotation
+
+    by_stamp = {stamp_ns(m): pose_array_to_joints(m) for m in skeletons}
+    frames = [t for m in received["/tf"] for t in m.transforms]
+    assert {(t.header.frame_id, t.child_frame_id) for t in frames} >= {("cam", "cam_floor"), ("cam_floor", "body_b1"),
+                                                                       ("body_b1", "head_b1"), ("body_b1", "left_wrist_b1")}
+    checked = 0
+    for body in (t for t in frames if t.child_frame_id == "body_b1" and stamp_ns(t) in by_stamp):
+        world = by_stamp[stamp_ns(body)]
+        head = next(t for t in frames if t.child_frame_id == "head_b1" and stamp_ns(t) == stamp_ns(body))
+        v, q, h = body.transform.translation, body.transform.rotation, head.transform.translation
+        pelvis = np.array([v.x, v.y, v.z])
+        np.testing.assert_allclose(pelvis, world[JOINT_INDEX["pelvis"]], atol=1e-4)
+        head_in_floor = pelvis + Rotation.from_quat([q.x, q.y, q.z, q.w]).apply([h.x, h.y, h.z])
+        np.testing.assert_allclose(head_in_floor, world[JOINT_INDEX["head"]], atol=1e-4)
+        checked += 1
+    assert checked >= 0.8 * len(skeletons)
+    camera_tf = [t.transform for t in frames if t.child_frame_id == "cam_floor"][-1]
+    r = camera_tf.rotation
+    floor_to_camera = Rotation.from_quat([r.x, r.y, r.z, r.w]).inv()
+    camera_position = -floor_to_camera.apply([camera_tf.translation.x, camera_tf.translation.y, camera_tf.translation.z])
+    assert camera_position[1] == pytest.approx(float(values["camera_height_m"]), abs=0.05)  # the camera's height
 
     assert {tuple(t.ids) for t in tracked} == {("b1",)}  # hri_msgs/IdsList, REP-155
     assert {stamp_ns(t) for t in tracked} <= image_stamps

@@ -223,6 +223,26 @@ def odometry_msg(pose: np.ndarray, twist: np.ndarray, stamp: Time | None = None,
     return msg
 
 
+TF_TOPIC = "/tf"
+TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)  # as tf2_ros's TransformBroadcaster
+
+
+def tf_message(stamp: Time, transforms):
+    """[(parent, child, translation (3,), rotation as (x, y, z, w))] -> tf2_msgs/TFMessage for /tf."""
+    from geometry_msgs.msg import TransformStamped
+    from tf2_msgs.msg import TFMessage
+
+    out = []
+    for parent, child, translation, rotation in transforms:
+        transform = TransformStamped(child_frame_id=child)
+        transform.header.stamp, transform.header.frame_id = stamp, parent
+        t = transform.transform
+        t.translation.x, t.translation.y, t.translation.z = (float(v) for v in translation)
+        t.rotation.x, t.rotation.y, t.rotation.z, t.rotation.w = (float(v) for v in rotation)
+        out.append(transform)
+    return TFMessage(transforms=out)
+
+
 def transform_msg(odometry: Odometry):
     """The pose of an Odometry as tf2_msgs/TFMessage (one transform: header.frame_id -> child_frame_id), for /tf."""
     from geometry_msgs.msg import TransformStamped

@@ -12,9 +12,18 @@ Publishes (every message's header.stamp is the stamp of the image it came from)
                                      `frame_id` ("<image frame_id>_floor" by default). With root:=false the
                                      old body frame: pelvis at the origin, axes tilted with the camera
                                      ("body_<id>")
-  /humans/bodies/<id>/keypoints2d    geometry_msgs/PolygonStamped  the 33 MediaPipe landmarks in image
-                                     pixels: x right, y down, z = confidence in [0, 1] (not depth);
-                                     frame_id = the image's
+  /humans/bodies/<id>/skeleton2d     hri_msgs/Skeleton2D  ROS4HRI's 18 keypoints, normalised image
+                                     coordinates (x right, y down, 0..1) and confidence; frame_id = the image's
+  /humans/bodies/<id>/keypoints2d    geometry_msgs/PolygonStamped  all 33 MediaPipe landmarks in image
+                                     pixels: x right, y down, z = confidence in [0, 1] (not depth)
+  /humans/bodies/<id>/posture        hri_msgs/BodyPosture  standing, sitting, crouching, laying or other
+                                     (motionllm.perception.hri.posture; world-frame skeletons only)
+  /humans/bodies/<id>/gesture        hri_msgs/Gesture  a hand raised, both, hands on face, arms crossed or
+                                     other (motionllm.perception.hri.gesture)
+  /tf                                tf2_msgs/TFMessage  with root: <camera> -> <camera>_floor (the camera's
+                                     estimated height and tilt), <camera>_floor -> body_<id> (pelvis, facing
+                                     along +Z, Y up) and body_<id> -> <joint>_<id> for the 21 other SMPL joints
+                                     (publish_tf, default true); tf2_ros's QoS
   /humans/bodies/markers             visualization_msgs/MarkerArray  every body's skeleton (ns = its id);
                                      a body that is lost gets DELETE markers
   /diagnostics                       diagnostic_msgs/DiagnosticArray  "pose_estimator: bodies" every
@@ -35,6 +44,7 @@ Parameters (read at start-up)
   camera_height_m      height of the camera above the floor; 0 (default): estimated from the feet
   frame_id             frame of the skeletons; "{camera}" is replaced by the image's frame_id and "{id}"
                        by the body id (default "": "{camera}_floor", or "body_{id}" with root:=false)
+  publish_tf           the transforms above on /tf (default true)
   diagnostics_period   seconds between /diagnostics messages
 
 Never a backlog: the subscription keeps the newest image only, and a worker thread always processes
@@ -66,17 +76,19 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
-from hri_msgs.msg import IdsList
+from hri_msgs.msg import BodyPosture, Gesture, IdsList, NormalizedPointOfInterest2D, Skeleton2D
+from tf2_msgs.msg import TFMessage
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from motionllm.errors import MotionFormatError, MotionLLMError
+from motionllm.perception import hri
 from motionllm.perception.pose import InvalidLandmarksError, estimator_class, make_estimator
 from motionllm.perception.root import DEFAULT_HFOV_DEG, RootConfig, RootEstimator
 from motionllm.perception.smoothing import BETA, D_CUTOFF_HZ, MIN_CUTOFF_HZ, SkeletonSmoother
-from motionllm.perception.stage import PoseStage, TrackedBody
+from motionllm.perception.stage import WORLD, PoseStage, TrackedBody
 from motionllm.perception.tracking import Tracker
-from motionllm_ros.conversions import joints_to_pose_array, msg_to_image, skeleton_markers
+from motionllm_ros.conversions import TF_QOS, TF_TOPIC, joints_to_pose_array, msg_to_image, skeleton_markers, tf_message
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
 
@@ -118,6 +130,28 @@ def keypoints_message(body: TrackedBody, header: Header) -> PolygonStamped:
     points = np.column_stack([body.pose.keypoints, body.pose.confidences]).astype(np.float64).tolist()
     msg.polygon.points = [Point32(x=x, y=y, z=c) for x, y, c in points]
     return msg
+
+
+def skeleton2d_message(body: TrackedBody, header: Header, width: int, height: int) -> Skeleton2D:
+    points = hri.skeleton2d(body.pose.keypoints, body.pose.confidences, width, height).tolist()
+    return Skeleton2D(header=header, skeleton=[NormalizedPointOfInterest2D(x=x, y=y, c=c) for x, y, c in points])
+
+
+def body_transforms(name: str, joints: np.ndarray, floor_frame: str) -> list[tuple]:
+    """TF of one world-frame body: floor -> body_<id>, and body_<id> -> <joint>_<id> (positions only)."""
+    pelvis, facing, offsets = hri.body_frames(joints)
+    body = f"body_{name}"
+    identity = (0.0, 0.0, 0.0, 1.0)
+    return [(floor_frame, body, pelvis, facing)] + [(body, f"{joint}_{name}", offset, identity)
+                                                    for joint, offset in offsets.items()]
+
+
+def inverse_transform(parent: str, child: str, position: np.ndarray, orientation: np.ndarray) -> tuple:
+    """`parent`'s pose (position, x y z w) in `child`'s frame, as the transform parent -> child."""
+    from scipy.spatial.transform import Rotation
+
+    inverse = Rotation.from_quat(orientation).inv()
+    return parent, child, -inverse.apply(position), inverse.as_quat()
 
 
 def tracked_message(ids: list[str], header: Header) -> IdsList:
@@ -172,7 +206,8 @@ class PoseEstimatorNode(Node):
         self._tracked_pub = self.create_publisher(IdsList, f"{BODIES}/tracked", OUTPUT_DEPTH)
         self._markers_pub = self.create_publisher(MarkerArray, f"{BODIES}/markers", OUTPUT_DEPTH)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_DEPTH)
-        self._body_pubs: dict[int, tuple] = {}  # track id -> (skeleton3d, keypoints2d) publishers
+        self._body_pubs: dict[int, tuple] = {}  # track id -> (skeleton3d, keypoints2d, skeleton2d, posture, gesture)
+        self._tf_pub = self.create_publisher(TFMessage, TF_TOPIC, TF_QOS) if value("publish_tf") else None
 
         self._lock = threading.Condition()
         self._counters = Counters()
@@ -246,6 +281,8 @@ class PoseEstimatorNode(Node):
         other("frame_id", "", ParameterType.PARAMETER_STRING,
               "Frame of the skeletons; {camera} is the image's frame_id, {id} the body id "
               "(empty: {camera}_floor, or body_{id} with root false)")
+        other("publish_tf", True, ParameterType.PARAMETER_BOOL,
+              "Publish camera -> <camera>_floor -> body_<id> -> <joint>_<id> on /tf (with root)")
         number("diagnostics_period", 1.0, 0.05, 60.0, "Seconds between /diagnostics messages")
 
     def _make_estimator(self, spec: str):
@@ -297,7 +334,7 @@ class PoseEstimatorNode(Node):
             kind = "invalid_landmarks" if isinstance(exc, InvalidLandmarksError) else "bad_images"
             self._bad_input(kind, exc)
             return
-        self._publish(bodies, ended, header)
+        self._publish(bodies, ended, header, rgb.shape[1], rgb.shape[0])
         root = self._stage.root
         camera = None
         if root is not None:
@@ -319,8 +356,13 @@ class PoseEstimatorNode(Node):
             self._counters.errors_since_report += 1
         self.get_logger().warning(f"skipped a frame: {exc}", throttle_duration_sec=LOG_THROTTLE_S)
 
-    def _publish(self, bodies: list[TrackedBody], ended: list[int], header: Header) -> None:
-        markers = []
+    def _publish(self, bodies: list[TrackedBody], ended: list[int], header: Header, width: int, height: int) -> None:
+        markers, transforms = [], []
+        camera = header.frame_id or "camera"
+        root = self._stage.root
+        if root is not None and root.camera_height is not None:
+            position, orientation = hri.camera_pose_in_floor(root.rotation, root.camera_height)
+            transforms.append(inverse_transform(camera, f"{camera}_floor", position, orientation))
         for track_id in ended:
             for publisher in self._body_pubs.pop(track_id, ()):
                 self.destroy_publisher(publisher)
@@ -328,18 +370,26 @@ class PoseEstimatorNode(Node):
         for body in bodies:
             name = body_name(body.id)
             if body.id not in self._body_pubs:
-                self._body_pubs[body.id] = (
-                    self.create_publisher(PoseArray, f"{BODIES}/{name}/skeleton3d", OUTPUT_DEPTH),
-                    self.create_publisher(PolygonStamped, f"{BODIES}/{name}/keypoints2d", OUTPUT_DEPTH))
+                self._body_pubs[body.id] = tuple(
+                    self.create_publisher(kind, f"{BODIES}/{name}/{topic}", OUTPUT_DEPTH)
+                    for kind, topic in ((PoseArray, "skeleton3d"), (PolygonStamped, "keypoints2d"),
+                                        (Skeleton2D, "skeleton2d"), (BodyPosture, "posture"), (Gesture, "gesture")))
                 self.get_logger().info(f"new body {name}")
-            skeleton_pub, keypoints_pub = self._body_pubs[body.id]
-            frame_id = self._frame_id.replace("{id}", name).replace("{camera}", header.frame_id or "camera")
+            skeleton_pub, keypoints_pub, skeleton2d_pub, posture_pub, gesture_pub = self._body_pubs[body.id]
+            frame_id = self._frame_id.replace("{id}", name).replace("{camera}", camera)
             skeleton_pub.publish(joints_to_pose_array(body.joints, header.stamp, frame_id))
             keypoints_pub.publish(keypoints_message(body, header))
+            skeleton2d_pub.publish(skeleton2d_message(body, header, width, height))
+            if body.frame == WORLD:  # posture needs the floor; a gesture only the upright skeleton
+                posture_pub.publish(BodyPosture(header=header, posture=hri.POSTURES.index(hri.posture(body.joints))))
+                gesture_pub.publish(Gesture(header=header, gesture=hri.GESTURES.index(hri.gesture(body.joints))))
+                transforms += body_transforms(name, body.joints, frame_id)
             markers += skeleton_markers(body.joints, header.stamp, frame_id, ns=name).markers
         self._tracked_pub.publish(tracked_message([body_name(i) for i in self._stage.tracker.active_ids], header))
         if markers:
             self._markers_pub.publish(MarkerArray(markers=markers))
+        if self._tf_pub is not None and transforms:
+            self._tf_pub.publish(tf_message(header.stamp, transforms))
 
     # --- reporting ------------------------------------------------------------------------------------
 

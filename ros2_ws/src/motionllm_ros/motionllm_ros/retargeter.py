@@ -140,7 +140,8 @@ from motionllm.retargeting import imitation
 from motionllm.retargeting.imitation import ImitationChunk, LiveImitation
 from motionllm.retargeting.playback import DEFAULT_LEAD_IN_SPEED, CommandTrajectory
 from motionllm.retargeting.robot import BASE_NQ
-from motionllm_ros.conversions import (CLIP_QOS, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC, joint_state_msg,
+from motionllm_ros.conversions import (CLIP_QOS, EMERGENCY_STOP_QOS, EMERGENCY_STOP_TOPIC, TF_QOS, TF_TOPIC,
+                                       joint_state_msg,
                                        joint_trajectory_msg, make_header, multiarray_motion_id, multiarray_to_motion,
                                        odometry_msg, pose_array_to_joints, transform_msg)
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, ERROR, OK, WARN, diagnostic_array, shutdown_logger
@@ -150,8 +151,6 @@ CLIP_TOPIC = "motion/clip"
 TRAJECTORY_TOPIC = "robot/joint_trajectory"
 JOINT_STATES_TOPIC = "robot/joint_states"
 ODOMETRY_TOPIC = "robot/odom"
-TF_TOPIC = "/tf"
-TF_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)  # as tf2_ros's TransformBroadcaster
 STATUS_TOPIC = "robot/status"
 OUTPUT_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 VOLATILE_CLIP_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
