@@ -102,7 +102,8 @@ def train_evaluator(data: Path, out: Path, cfg: EvaluatorTrainConfig, progress: 
     for epoch in range(cfg.epochs):
         model.train()
         losses = []
-        bar = progress_bar(range(cfg.steps_per_epoch), desc=f"evaluator epoch {epoch + 1}/{cfg.epochs}", enabled=progress)
+        bar = progress_bar(range(cfg.steps_per_epoch), desc=f"evaluator epoch {epoch + 1}/{cfg.epochs}",
+                           enabled=progress)
         for _ in bar:
             idx = rng.choice(len(train.clips), cfg.batch_size, replace=False)
             clips, text, captions = _batch(train, idx, rng)

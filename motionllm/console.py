@@ -2,8 +2,8 @@
 
 - Progress bars (`progress_bar`) only on a terminal: a log file or a pipe gets no 13 KB of carriage returns.
 - The start-up noise of libraries we load is silenced (`quiet_libraries`): TensorFlow Lite / MediaPipe's
-  glog and absl lines, OpenCV's and FFmpeg's, protobuf's deprecation warnings, Hugging Face's weight-loading progress bars and
-  its advice. What they report that matters reaches us as exceptions.
+  glog and absl lines, OpenCV's and FFmpeg's, protobuf's deprecation warnings, Hugging Face's weight-loading
+  progress bars and its advice. What they report that matters reaches us as exceptions.
 - What C++ libraries print straight to the terminal at start-up is dropped (`native_stderr_silenced`).
 - Log lines are bounded (`bounded`): a caption or a bad message cannot make a 5,000-character line.
 """

@@ -281,8 +281,35 @@ def test_bad_motions_are_reported_and_the_node_keeps_going(retargeter, ros_probe
 
 
 @pytest.mark.ros
+@pytest.mark.timeout(120)
+def test_retargeter_parameters_change_live_and_refuse_with_the_reason(retargeter, ros_probe, clip):
+    node, publisher = retargeter
+    received = collect(ros_probe, OUTPUTS)
+    (negative,) = ros_probe.set_parameters("retargeter", lead_in_speed=-3)  # an integer: still a number
+    assert not negative.successful and "out of range" in negative.reason and "-3" in negative.reason, negative.reason
+    (read_only,) = ros_probe.set_parameters("retargeter", robot="talos")
+    assert not read_only.successful and "read-only" in read_only.reason
+
+    def lead_in_at(speed) -> int:
+        (result,) = ros_probe.set_parameters("retargeter", lead_in_speed=speed)
+        assert result.successful, result.reason
+        before = len(received["robot/status"])
+        publisher.publish(motion_to_multiarray(clip[:30], 20.0))
+        done = lambda: [s for s in statuses(received["robot/status"][before:]) if s["state"] == "finished"]  # noqa: E731
+        assert spin_until(ros_probe, done, 30), node.output()
+        (playing,) = [s for s in statuses(received["robot/status"][before:]) if s["state"] == "playing"]
+        return playing["lead_in_points"]
+
+    lead_in_at(1)  # the robot ends at the clip's last frame: every next lead-in covers the same way back
+    slow, fast = lead_in_at(0.25), lead_in_at(4)  # integers and doubles alike
+    assert slow > 2 * fast > 0, (slow, fast)
+    assert node.wait_for_output(r"parameter lead_in_speed is now 4\.0", timeout=1), node.output()
+
+
+@pytest.mark.ros
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("parameter, message", [
+    ("lead_in_speed:=2", None),  # an integer for a double parameter is that number
     ("robot:=atlas", "unknown robot 'atlas'"),
     ("lead_in_speed:=0.0", "out of range"),
     ("imitate:=b-1", "is not a body id"),
@@ -290,6 +317,9 @@ def test_bad_motions_are_reported_and_the_node_keeps_going(retargeter, ros_probe
 ])
 def test_retargeter_refuses_bad_parameters_in_one_line(ros_process, parameter, message):
     node = start(ros_process, RETARGETER, parameter)
+    if message is None:  # accepted
+        assert node.wait_for_output(r"ready: g1", timeout=60) and node.alive(), node.output()
+        return
     assert node.popen.wait(timeout=60) == 2
     lines = node.output().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("retargeter: error:") and message in lines[0], lines

@@ -17,18 +17,18 @@ Service
                                        `question_seconds`), body_id ("" : the body seen most recently). response:
                                        answered, answer (or why not), body_id, seconds of motion used,
                                        confidence, stamp = capture time of the last skeleton used
-Parameters (read at start-up)
+Parameters (read at start-up; those marked live also while it runs: `ros2 param set`)
   captioner          "llm" (the motion LLM) or "package.module:Name" of a plug-in with caption(joints) and
                      ask(joints, question)
   model              motion LLM weights folder ("" = the shipped models/weights/llm)
   torch_threads      threads for the LLM (default 1: on a busy 2-core machine one thread captions in ~1 s,
                      two in 2-17 s); 0 leaves torch's default
-  window_seconds     seconds of motion per caption (3.0)
-  caption_period     seconds of capture time between captions of one body (2.0)
-  first_after        seconds a new body must be seen before its first caption (1.0)
-  republish_period   also publish an unchanged caption this often, s of capture time (0: only on change)
-  max_gap            a window sample further than this (s) from a skeleton counts as untracked (confidence)
-  question_seconds   default length of motion a question is about (5.0)
+  window_seconds     (live) seconds of motion per caption (3.0)
+  caption_period     (live) seconds of capture time between captions of one body (2.0)
+  first_after        (live) seconds a new body must be seen before its first caption (1.0)
+  republish_period   (live) also publish an unchanged caption this often, s of capture time (0: only on change)
+  max_gap            (live) a window sample further than this (s) from a skeleton counts as untracked (confidence)
+  question_seconds   (live) default length of motion a question is about (5.0)
   diagnostics_period seconds between /diagnostics messages
 
 Work is done by motionllm.perception.behavior.BehaviorDescriber (windows at 20 fps from the capture stamps,
@@ -52,7 +52,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseArray
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
@@ -69,6 +68,7 @@ from motionllm.perception.behavior import BehaviorDescriber, BehaviorError, load
 from motionllm_ros.conversions import pose_array_to_joints
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
+from motionllm_ros.parameters import Parameters
 
 BODIES = "/humans/bodies"
 DESCRIPTIONS_TOPIC = f"{BODIES}/descriptions"
@@ -146,33 +146,33 @@ class BehaviorDescriberNode(Node):
             f"descriptions on {DESCRIPTIONS_TOPIC}; loaded in {time.perf_counter() - start:.1f} s")
 
     def _declare_parameters(self) -> None:
-        def number(name, default, low, high, text):
-            self.declare_parameter(name, default, ParameterDescriptor(
-                type=ParameterType.PARAMETER_DOUBLE, description=text, read_only=True,
-                floating_point_range=[FloatingPointRange(from_value=low, to_value=high)]))
+        declare = Parameters(self).declare
 
-        def string(name, default, text):
-            self.declare_parameter(name, default, ParameterDescriptor(
-                type=ParameterType.PARAMETER_STRING, description=text, read_only=True))
+        def live(attribute):  # the describer reads these on every schedule decision: a change applies at once
+            return lambda value: setattr(self._describer, attribute, value)
 
-        string("captioner", "llm", "Captioner: llm (the motion LLM), or package.module:Name of a plug-in")
-        string("model", "", "Motion LLM weights folder (empty: the shipped ones)")
-        self.declare_parameter("torch_threads", 1, ParameterDescriptor(
-            type=ParameterType.PARAMETER_INTEGER, read_only=True,
-            description="Torch threads for the LLM (1 is fastest on a busy 2-core machine; 0: torch's default)",
-            integer_range=[IntegerRange(from_value=0, to_value=64, step=1)]))
-        low, high = behavior.MIN_SECONDS, behavior.MAX_QUESTION_SECONDS
-        number("window_seconds", behavior.WINDOW_SECONDS, low, high, "Seconds of motion per caption")
-        number("caption_period", behavior.CAPTION_PERIOD, 0.0, 3600.0,
-               "Seconds of capture time between two captions of a body (0: as often as the model can)")
-        number("first_after", behavior.FIRST_AFTER, low, high, "Seconds a new body is seen before its first caption")
-        number("republish_period", 0.0, 0.0, 3600.0,
-               "Also publish an unchanged caption this often, seconds of capture time (0: only on change)")
-        number("max_gap", behavior.MAX_GAP, 0.0, 10.0,
-               "A window sample further than this (s) from a skeleton counts as untracked (confidence)")
-        number("question_seconds", behavior.QUESTION_SECONDS, low, high,
-               "Seconds of motion a question is about when the request gives none")
-        number("diagnostics_period", 1.0, 0.05, 60.0, "Seconds between /diagnostics messages")
+        declare("captioner", "llm", "Captioner: llm (the motion LLM), or package.module:Name of a plug-in")
+        declare("model", "", "Motion LLM weights folder (empty: the shipped ones)")
+        declare("torch_threads", 1, "Torch threads for the LLM (1 is fastest on a busy 2-core machine; 0: torch's "
+                                    "default)", (0, 64))
+        seconds = (behavior.MIN_SECONDS, behavior.MAX_QUESTION_SECONDS)
+        declare("window_seconds", behavior.WINDOW_SECONDS, "Seconds of motion per caption", seconds,
+                live=live("window_seconds"))
+        declare("caption_period", behavior.CAPTION_PERIOD,
+                "Seconds of capture time between two captions of a body (0: as often as the model can)", (0.0, 3600.0),
+                live=live("caption_period"))
+        declare("first_after", behavior.FIRST_AFTER, "Seconds a new body is seen before its first caption", seconds,
+                live=live("first_after"))
+        declare("republish_period", 0.0,
+                "Also publish an unchanged caption this often, seconds of capture time (0: only on change)",
+                (0.0, 3600.0), live=live("republish_period"))
+        declare("max_gap", behavior.MAX_GAP,
+                "A window sample further than this (s) from a skeleton counts as untracked (confidence)", (0.0, 10.0),
+                live=live("max_gap"))
+        declare("question_seconds", behavior.QUESTION_SECONDS,
+                "Seconds of motion a question is about when the request gives none", seconds,
+                live=live("question_seconds"))
+        declare("diagnostics_period", 1.0, "Seconds between /diagnostics messages", (0.05, 60.0))
 
     # --- skeletons in ---------------------------------------------------------------------------------
 

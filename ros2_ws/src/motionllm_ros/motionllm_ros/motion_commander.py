@@ -27,7 +27,7 @@ Publishes
   motion/command_status  std_msgs/String             JSON per command: {"command", "source", "accepted",
                                                      "message", "frames", "seconds", "motion_id"}
   /diagnostics           diagnostic_msgs/DiagnosticArray  "motion_commander: commands" every `diagnostics_period` s
-Parameters (read at start-up)
+Parameters (read at start-up; similarity_threshold, max_chars, max_words also live: `ros2 param set`)
   robot                 robot profile (default g1; "" for none): commands it may not do are refused before
                         generating (capabilities: flips and cartwheels never; jumps if jump: never; walking if
                         walk: false; leg motions if upper_body_only), and an unknown robot is an error at start
@@ -61,7 +61,6 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from motionllm_interfaces.action import CommandMotion as CommandMotionAction
 from motionllm_interfaces.srv import CommandMotion
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from rclpy.action import ActionServer, CancelResponse
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -77,6 +76,7 @@ from motionllm_ros.conversions import (CLIP_QOS, DEFAULT_FRAME_ID, EMERGENCY_STO
                                        motion_to_multiarray, skeleton_markers)
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
+from motionllm_ros.parameters import Parameters
 
 COMMAND_TOPIC = "motion/command"
 STATUS_TOPIC = "motion/command_status"
@@ -146,25 +146,23 @@ class MotionCommanderNode(Node):
                                f"{time.perf_counter() - start:.1f} s")
 
     def _declare_parameters(self) -> None:
-        def parameter(name, default, kind, text, **extra):
-            self.declare_parameter(name, default, ParameterDescriptor(type=kind, description=text, read_only=True,
-                                                                      **extra))
+        declare = Parameters(self).declare
 
-        parameter("generator", "llm", ParameterType.PARAMETER_STRING,
-                  "Motion generator: llm (the motion LLM), or package.module:Name of a plug-in")
-        parameter("model", "", ParameterType.PARAMETER_STRING, "Motion LLM weights folder (empty: the shipped ones)")
-        parameter("similarity_threshold", DEFAULT_THRESHOLD, ParameterType.PARAMETER_DOUBLE,
-                  "Least cosine similarity (MiniLM) to a known motion command for a command to be accepted",
-                  floating_point_range=[FloatingPointRange(from_value=0.05, to_value=0.95)])
-        parameter("max_chars", MAX_COMMAND_CHARS, ParameterType.PARAMETER_INTEGER, "Longest command, characters",
-                  integer_range=[IntegerRange(from_value=1, to_value=MAX_COMMAND_CHARS)])
-        parameter("max_words", MAX_COMMAND_WORDS, ParameterType.PARAMETER_INTEGER, "Longest command, words",
-                  integer_range=[IntegerRange(from_value=1, to_value=1000)])
-        parameter("robot", DEFAULT_ROBOT, ParameterType.PARAMETER_STRING,
-                  "Robot profile whose capabilities commands must respect (g1, talos, a .yaml; empty: none)")
-        parameter("frame_id", DEFAULT_FRAME_ID, ParameterType.PARAMETER_STRING, "Header frame of the markers (Y up)")
-        parameter("diagnostics_period", 1.0, ParameterType.PARAMETER_DOUBLE, "Seconds between /diagnostics messages",
-                  floating_point_range=[FloatingPointRange(from_value=0.05, to_value=60.0)])
+        def live(attribute):  # the command check reads these for every command
+            return lambda value: setattr(self._commander.checker, attribute, value)
+
+        declare("generator", "llm", "Motion generator: llm (the motion LLM), or package.module:Name of a plug-in")
+        declare("model", "", "Motion LLM weights folder (empty: the shipped ones)")
+        declare("similarity_threshold", DEFAULT_THRESHOLD,
+                "Least cosine similarity (MiniLM) to a known motion command for a command to be accepted", (0.05, 0.95),
+                live=live("threshold"))
+        declare("max_chars", MAX_COMMAND_CHARS, "Longest command, characters", (1, MAX_COMMAND_CHARS),
+                live=live("max_chars"))
+        declare("max_words", MAX_COMMAND_WORDS, "Longest command, words", (1, 1000), live=live("max_words"))
+        declare("robot", DEFAULT_ROBOT,
+                "Robot profile whose capabilities commands must respect (g1, talos, a .yaml; empty: none)")
+        declare("frame_id", DEFAULT_FRAME_ID, "Header frame of the markers (Y up)")
+        declare("diagnostics_period", 1.0, "Seconds between /diagnostics messages", (0.05, 60.0))
 
     # --- commands in ----------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ Publishes (every message's header.stamp is the stamp of the image it came from)
   /diagnostics                       diagnostic_msgs/DiagnosticArray  "pose_estimator: bodies" every
                                      `diagnostics_period` s: frames received/processed/dropped, bad input,
                                      camera-to-skeleton latency and inference time (p50, p95)
-Parameters (read at start-up)
+Parameters (read at start-up; track_timeout and max_jump also live: `ros2 param set`)
   estimator            "blazepose" (default) or "package.module:Class" of a motionllm PoseEstimator
   image_qos            "reliable" (default) or "best_effort"; the queue is keep-last 1 either way
   min_detection_confidence, min_tracking_confidence   BlazePose thresholds, 0..1 (default 0.5)
@@ -72,7 +72,6 @@ from collections import deque
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point32, PolygonStamped, PoseArray
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -91,6 +90,7 @@ from motionllm.perception.tracking import Tracker
 from motionllm_ros.conversions import TF_QOS, TF_TOPIC, joints_to_pose_array, msg_to_image, skeleton_markers, tf_message
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
+from motionllm_ros.parameters import Parameters
 
 IMAGE_TOPIC = "camera/image_raw"
 BODIES = "/humans/bodies"
@@ -243,47 +243,40 @@ class PoseEstimatorNode(Node):
         return f"world frame {self._frame_id}: {lens}, {tilt}, {height}"
 
     def _declare_parameters(self) -> None:
-        def number(name, default, low, high, text):
-            self.declare_parameter(name, default, ParameterDescriptor(
-                type=ParameterType.PARAMETER_DOUBLE, description=text, read_only=True,
-                floating_point_range=[FloatingPointRange(from_value=low, to_value=high)]))
+        declare = Parameters(self).declare
 
-        def other(name, default, kind, text):
-            self.declare_parameter(name, default, ParameterDescriptor(type=kind, description=text, read_only=True))
+        def live_tracker(attribute):  # the tracker reads these on every frame
+            return lambda value: setattr(self._stage.tracker, attribute, value)
 
-        other("estimator", "blazepose", ParameterType.PARAMETER_STRING,
-              "Pose estimator: blazepose, or package.module:Class of a motionllm PoseEstimator")
-        other("image_qos", "reliable", ParameterType.PARAMETER_STRING,
-              "Reliability of the keep-last-1 image subscription: reliable or best_effort")
-        number("min_detection_confidence", 0.5, 0.0, 1.0, "BlazePose: person detector threshold")
-        number("min_tracking_confidence", 0.5, 0.0, 1.0, "BlazePose: below this the detector runs again")
-        other("smoothing", True, ParameterType.PARAMETER_BOOL, "One-Euro filter on each body's joints")
-        number("min_cutoff", MIN_CUTOFF_HZ, 0.001, 100.0, "One-Euro cutoff frequency at rest, Hz")
-        number("beta", BETA, 0.0, 1000.0, "One-Euro cutoff increase (Hz) per m/s of joint speed")
-        number("d_cutoff", D_CUTOFF_HZ, 0.001, 100.0, "One-Euro cutoff frequency of the speed estimate, Hz")
-        number("track_timeout", 1.0, 0.0, 60.0, "Seconds unseen before a body ends (it returns with a new id)")
-        number("max_jump", 0.5, 0.01, 10.0, "Largest move between frames, in body-box diagonals, to keep an id")
-        other("root", True, ParameterType.PARAMETER_BOOL,
-              "Skeletons in the camera's world frame, with root and gravity (false: pelvis at the origin)")
-        number("horizontal_fov_deg", DEFAULT_HFOV_DEG, 1.0, 179.0,
-               "Horizontal field of view of the camera, degrees (used unless focal_px > 0)")
-        number("focal_px", 0.0, 0.0, 1e6, "Focal length in pixels (0: from horizontal_fov_deg)")
-        self.declare_parameter("focal_width_px", 0, ParameterDescriptor(
-            type=ParameterType.PARAMETER_INTEGER, read_only=True,
-            description="Image width focal_px is given for (0: the images as received)",
-            integer_range=[IntegerRange(from_value=0, to_value=100000)]))
-        other("camera_tilt_known", False, ParameterType.PARAMETER_BOOL,
-              "Use camera_pitch_deg and camera_roll_deg (false: estimated from standing people)")
-        number("camera_pitch_deg", 0.0, -89.9, 89.9, "Camera pitch, degrees, positive looking down")
-        number("camera_roll_deg", 0.0, -89.9, 89.9,
-               "Camera roll, degrees, positive turned counter-clockwise about its viewing direction")
-        number("camera_height_m", 0.0, 0.0, 100.0, "Camera height above the floor, m (0: estimated from the feet)")
-        other("frame_id", "", ParameterType.PARAMETER_STRING,
-              "Frame of the skeletons; {camera} is the image's frame_id, {id} the body id "
-              "(empty: {camera}_floor, or body_{id} with root false)")
-        other("publish_tf", True, ParameterType.PARAMETER_BOOL,
-              "Publish camera -> <camera>_floor -> body_<id> -> <joint>_<id> on /tf (with root)")
-        number("diagnostics_period", 1.0, 0.05, 60.0, "Seconds between /diagnostics messages")
+        declare("estimator", "blazepose",
+                "Pose estimator: blazepose, or package.module:Class of a motionllm PoseEstimator")
+        declare("image_qos", "reliable", "Reliability of the keep-last-1 image subscription: reliable or best_effort")
+        declare("min_detection_confidence", 0.5, "BlazePose: person detector threshold", (0.0, 1.0))
+        declare("min_tracking_confidence", 0.5, "BlazePose: below this the detector runs again", (0.0, 1.0))
+        declare("smoothing", True, "One-Euro filter on each body's joints")
+        declare("min_cutoff", MIN_CUTOFF_HZ, "One-Euro cutoff frequency at rest, Hz", (0.001, 100.0))
+        declare("beta", BETA, "One-Euro cutoff increase (Hz) per m/s of joint speed", (0.0, 1000.0))
+        declare("d_cutoff", D_CUTOFF_HZ, "One-Euro cutoff frequency of the speed estimate, Hz", (0.001, 100.0))
+        declare("track_timeout", 1.0, "Seconds unseen before a body ends (it returns with a new id)", (0.0, 60.0),
+                live=live_tracker("timeout_s"))
+        declare("max_jump", 0.5, "Largest move between frames, in body-box diagonals, to keep an id", (0.01, 10.0),
+                live=live_tracker("max_jump"))
+        declare("root", True, "Skeletons in the camera's world frame, with root and gravity (false: pelvis at the "
+                              "origin)")
+        declare("horizontal_fov_deg", DEFAULT_HFOV_DEG,
+                "Horizontal field of view of the camera, degrees (used unless focal_px > 0)", (1.0, 179.0))
+        declare("focal_px", 0.0, "Focal length in pixels (0: from horizontal_fov_deg)", (0.0, 1e6))
+        declare("focal_width_px", 0, "Image width focal_px is given for (0: the images as received)", (0, 100000))
+        declare("camera_tilt_known", False, "Use camera_pitch_deg and camera_roll_deg (false: estimated from standing "
+                                            "people)")
+        declare("camera_pitch_deg", 0.0, "Camera pitch, degrees, positive looking down", (-89.9, 89.9))
+        declare("camera_roll_deg", 0.0, "Camera roll, degrees, positive turned counter-clockwise about its viewing "
+                                        "direction", (-89.9, 89.9))
+        declare("camera_height_m", 0.0, "Camera height above the floor, m (0: estimated from the feet)", (0.0, 100.0))
+        declare("frame_id", "", "Frame of the skeletons; {camera} is the image's frame_id, {id} the body id "
+                                "(empty: {camera}_floor, or body_{id} with root false)")
+        declare("publish_tf", True, "Publish camera -> <camera>_floor -> body_<id> -> <joint>_<id> on /tf (with root)")
+        declare("diagnostics_period", 1.0, "Seconds between /diagnostics messages", (0.05, 60.0))
 
     def _make_estimator(self, spec: str):
         """The estimator, given the options among ours that its constructor takes (a plug-in may take none)."""

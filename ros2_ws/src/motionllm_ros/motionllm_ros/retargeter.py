@@ -42,12 +42,12 @@ The graph's one emergency stop
                          it (true on a stop, false on a reset), and anyone may publish it (a stop button); this
                          node halts on true and resumes accepting on false, and motion_commander refuses
                          commands while it is true. The stop reaches the joint output at the next control tick.
-Parameters (read at start-up)
+Parameters (read at start-up, except those marked live: `ros2 param set` changes them while it runs)
   robot                 profile name (g1, talos) or a profile .yaml; unknown: one error line, exit 2
-  require_feasible      refuse motions that fail motionllm.retargeting.feasibility (self-collision, balance, no
+  require_feasible      (live) refuse motions that fail motionllm.retargeting.feasibility (self-collision, balance, no
                         flight, loaded feet flat) with the failing checks as the reason (default false for now:
                         on the G1 a hand hanging by the hip motors touches them, so nearly every motion fails)
-  lead_in_speed         rad/s, peak joint speed of the move from the last command to a motion's start
+  lead_in_speed         (live) rad/s, peak joint speed of the move from the last command to a motion's start
   accept_latched        also retarget the motion published before this node started (default false: a
                         robot should not replay an old command when its node restarts)
   frame_id              header frame of the trajectories and joint states (default "")
@@ -120,7 +120,6 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseArray
 from hri_msgs.msg import IdsList
 from nav_msgs.msg import Odometry
-from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import JointState
@@ -146,6 +145,7 @@ from motionllm_ros.conversions import (CLIP_QOS, EMERGENCY_STOP_QOS, EMERGENCY_S
                                        odometry_msg, pose_array_to_joints, transform_msg)
 from motionllm_ros.diagnostics import DIAGNOSTICS_TOPIC, ERROR, OK, WARN, diagnostic_array, shutdown_logger
 from motionllm_ros.node_main import run_node
+from motionllm_ros.parameters import Parameters
 
 CLIP_TOPIC = "motion/clip"
 TRAJECTORY_TOPIC = "robot/joint_trajectory"
@@ -280,32 +280,27 @@ class RetargeterNode(Node):
                                f"{self._rate:g} Hz; {source}")
 
     def _declare_parameters(self) -> None:
-        def parameter(name, default, kind, text, **extra):
-            self.declare_parameter(name, default, ParameterDescriptor(type=kind, description=text, read_only=True,
-                                                                      **extra))
-
-        parameter("robot", DEFAULT_ROBOT, ParameterType.PARAMETER_STRING,
-                  "Robot profile: g1, talos, or a profile .yaml (docs/retargeting.md)")
-        parameter("require_feasible", False, ParameterType.PARAMETER_BOOL,
-                  "Refuse motions that fail the feasibility check (self-collision, balance, flight, flat feet); "
-                  "off by default: human-speed walks and kicks fail the quasi-static balance check (issue 18)")
-        parameter("lead_in_speed", DEFAULT_LEAD_IN_SPEED, ParameterType.PARAMETER_DOUBLE,
-                  "Peak joint speed (rad/s) of the move from the last command to a motion's first frame",
-                  floating_point_range=[FloatingPointRange(from_value=0.05, to_value=20.0)])
-        parameter("accept_latched", False, ParameterType.PARAMETER_BOOL,
-                  "Also retarget the motion published before this node started (transient-local)")
-        parameter("frame_id", "", ParameterType.PARAMETER_STRING, "Header frame of trajectories and joint states")
-        parameter("odom_frame", "odom", ParameterType.PARAMETER_STRING,
-                  "Header frame of robot/odom: the world frame the floating base moves in")
-        parameter("publish_tf", True, ParameterType.PARAMETER_BOOL,
-                  "Also publish the floating base on /tf (odom_frame -> the URDF's root link) with each point")
-        parameter("diagnostics_period", 1.0, ParameterType.PARAMETER_DOUBLE, "Seconds between /diagnostics messages",
-                  floating_point_range=[FloatingPointRange(from_value=0.05, to_value=60.0)])
-        parameter("imitate", "", ParameterType.PARAMETER_STRING,
-                  "Imitate a body live: its id (b1), 'auto' (the first body tracked), or '' (motions from motion/clip)")
-        parameter("imitation_mode", "stream", ParameterType.PARAMETER_STRING,
-                  "stream: each skeleton's control frames at once (motionllm.retargeting.streaming); chunks: "
-                  "imitation_chunk seconds at a time, retargeted like clips")
+        declare = Parameters(self).declare
+        declare("robot", DEFAULT_ROBOT, "Robot profile: g1, talos, or a profile .yaml (docs/retargeting.md)")
+        declare("require_feasible", False,
+                "Refuse motions that fail the feasibility check (self-collision, balance, flight, flat feet); "
+                "off by default: human-speed walks and kicks fail the quasi-static balance check (issue 18)",
+                live=lambda on: setattr(self, "_require_feasible", on))
+        declare("lead_in_speed", DEFAULT_LEAD_IN_SPEED,
+                "Peak joint speed (rad/s) of the move from the last command to a motion's first frame", (0.05, 20.0),
+                live=lambda speed: setattr(self, "_lead_in_speed", speed))
+        declare("accept_latched", False,
+                "Also retarget the motion published before this node started (transient-local)")
+        declare("frame_id", "", "Header frame of trajectories and joint states")
+        declare("odom_frame", "odom", "Header frame of robot/odom: the world frame the floating base moves in")
+        declare("publish_tf", True, "Also publish the floating base on /tf (odom_frame -> the URDF's root link) with "
+                                    "each point")
+        declare("diagnostics_period", 1.0, "Seconds between /diagnostics messages", (0.05, 60.0))
+        declare("imitate", "", "Imitate a body live: its id (b1), 'auto' (the first body tracked), or '' (motions "
+                               "from motion/clip)")
+        declare("imitation_mode", "stream", "stream: each skeleton's control frames at once "
+                                            "(motionllm.retargeting.streaming); chunks: imitation_chunk seconds at a "
+                                            "time, retargeted like clips")
         for name, default, bounds, text in (
                 ("imitation_chunk", imitation.CHUNK_SECONDS, imitation.CHUNK_RANGE,
                  "Seconds of capture time per imitated chunk"),
@@ -315,8 +310,7 @@ class RetargeterNode(Node):
                  "Seconds of motion after a chunk that are retargeted with it (not played)"),
                 ("imitation_max_gap", imitation.MAX_GAP, imitation.MAX_GAP_RANGE,
                  "Seconds without a skeleton after which imitation starts a new timeline")):
-            parameter(name, default, ParameterType.PARAMETER_DOUBLE, text,
-                      floating_point_range=[FloatingPointRange(from_value=bounds[0], to_value=bounds[1])])
+            declare(name, float(default), text, bounds)
 
     # --- motions in (executor thread), retargeted on the worker -------------------------------------------
 
