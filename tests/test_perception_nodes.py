@@ -357,3 +357,32 @@ def test_camera_source_with_exit_on_source_error_ends_on_a_source_that_cannot_pl
     assert camera.popen.wait(timeout=30) == 2, camera.output()
     lines = camera.output().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("camera_source: error: cannot open source"), lines
+
+
+@pytest.mark.ros
+@pytest.mark.timeout(90)
+def test_two_people_are_two_bodies_with_their_own_topics(ros_process, probe, video_path):
+    """Two copies of the real video side by side, as camera images: /humans/bodies/tracked lists two ids, each
+    with its own skeleton topic."""
+    from motionllm.perception.sources import VideoFileSource, resize
+
+    with VideoFileSource(video_path, fps=None, width=360) as source:
+        frames = [rgb for rgb, _ in source]
+    pose = start(ros_process, POSE, "max_people:=2")
+    assert pose.wait_for_output(r"ready: blazepose", timeout=30), pose.output()
+    received = collect(probe, {"/humans/bodies/tracked": (IdsList, RECEIVE_ALL),
+                               "/humans/bodies/b2/skeleton3d": (PoseArray, RECEIVE_ALL)})
+    publisher = probe.node.create_publisher(Image, "camera/image_raw", 10)
+    wait_for_subscriber(probe, publisher)
+    probe.spin_for(0.5)
+    for k in range(40, 70):  # both people in view and standing out in these frames
+        left, right = frames[k], np.ascontiguousarray(frames[(k + 30) % len(frames)][:, ::-1])
+        rgb = np.ascontiguousarray(np.hstack([resize(left, 320, 480), resize(right, 320, 480)]))
+        publisher.publish(image_to_msg(rgb, "rgb8", stamp=probe.node.get_clock().now().to_msg()))
+        probe.spin_for(0.1)  # 10 fps: every frame is processed
+    assert spin_until(probe, lambda: any(len(m.ids) == 2 for m in received["/humans/bodies/tracked"]), 10), pose.output()
+    pairs = [tuple(m.ids) for m in received["/humans/bodies/tracked"] if len(m.ids) == 2]
+    assert len(pairs) >= 15 and set(pairs) == {("b1", "b2")}, pairs
+    assert received["/humans/bodies/b2/skeleton3d"]
+    assert max(len(m.ids) for m in received["/humans/bodies/tracked"]) == 2
+    assert pose.stop() == 0

@@ -48,7 +48,11 @@ def add_frame_source_arguments(p) -> None:
                    help="frame rate of an image folder (default 30); for a video it overrides the file's rate")
     p.add_argument("--width", type=int, default=640, metavar="PX",
                    help="resize frames to this width before estimation (aspect kept; 0 = full size; default 640)")
-    p.add_argument("--estimator", default="blazepose", help="pose estimator (default blazepose)")
+    p.add_argument("--estimator", default="blazepose",
+                   help="pose estimator: blazepose (default, several people), blazepose_single (MediaPipe's legacy "
+                        "one-person solution) or package.module:Class")
+    p.add_argument("--max-people", type=int, default=4, metavar="N",
+                   help="most people per frame (default 4); each gets its own track")
     add_camera_arguments(p)
 
 
@@ -140,11 +144,16 @@ def estimate_motion(source, stage, fps: float) -> tuple[np.ndarray, int]:
     return np.stack([frame.get(main_id, nan) for frame in per_frame]), count
 
 
+def estimator_from_args(args: argparse.Namespace):
+    from motionllm.perception.pose import accepted_options, make_estimator
+
+    return make_estimator(args.estimator, **accepted_options(args.estimator, max_people=args.max_people))
+
+
 def run(args: argparse.Namespace) -> int:
     from motionllm.fileio import check_output_path, command_outputs, save_npy
     from motionllm.motion.canonical import canonicalize
     from motionllm.motion.skeleton import FPS
-    from motionllm.perception.pose import make_estimator
     from motionllm.perception.smoothing import SkeletonSmoother
     from motionllm.perception.stage import PoseStage
 
@@ -160,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     source, fps = open_frame_source(args)
     smoother = None if args.no_smoothing else SkeletonSmoother()
     with source:
-        stage = PoseStage(make_estimator(args.estimator), smoother=smoother, root=root)
+        stage = PoseStage(estimator_from_args(args), smoother=smoother, root=root)
         try:
             joints, found = estimate_motion(source, stage, fps)
         finally:

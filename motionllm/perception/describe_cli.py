@@ -51,8 +51,7 @@ def format_line(d) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from motionllm.perception.behavior import CONFIDENCE_KIND, BehaviorDescriber, describe_frames, load_captioner
-    from motionllm.perception.cli import open_frame_source, root_from_args
-    from motionllm.perception.pose import make_estimator
+    from motionllm.perception.cli import estimator_from_args, open_frame_source, root_from_args
     from motionllm.perception.smoothing import SkeletonSmoother
     from motionllm.perception.stage import PoseStage
 
@@ -79,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
                                   first_after=args.window, max_gap=args.max_gap)
     count = 0
     with source:
-        stage = PoseStage(make_estimator(args.estimator), smoother=SkeletonSmoother(), root=root)
+        stage = PoseStage(estimator_from_args(args), smoother=SkeletonSmoother(), root=root)
         try:
             frames = ((rgb, k / fps) for k, (rgb, _) in enumerate(source))
             for d in describe_frames(frames, stage, describer):

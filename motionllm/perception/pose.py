@@ -2,7 +2,7 @@
 
 An estimator turns an RGB uint8 image into a list of `PersonPose`, one per person found (possibly none):
 
-    with make_estimator("blazepose") as estimator:
+    with make_estimator("blazepose", max_people=4) as estimator:
         for person in estimator.estimate(rgb):
             person.joints          # (22, 3) SMPL-22, metres, Y up, pelvis at the origin
             person.keypoints       # (33, 2) MediaPipe landmarks in pixels, with person.confidences (33,)
@@ -24,6 +24,7 @@ import importlib
 import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Iterable
 
 import numpy as np
@@ -122,7 +123,8 @@ class PoseEstimator(ABC):
 
 
 class BlazePoseEstimator(PoseEstimator):
-    """MediaPipe BlazePose GHUM 3D (the "full" model shipped in mediapipe 0.10.14), one person per image.
+    """MediaPipe BlazePose GHUM 3D (the "full" model shipped in mediapipe 0.10.14), one person per image
+    ("blazepose_single"; "blazepose" is `MultiPoseEstimator`, the same models for up to `max_people`).
 
     Uses MediaPipe's legacy `solutions.pose` graph: a person detector, then a landmark model that follows
     the person from frame to frame (`static_image_mode=False`) and runs the detector again only when it
@@ -130,7 +132,7 @@ class BlazePoseEstimator(PoseEstimator):
     per track, on real capture times. Confidences are MediaPipe's per-landmark visibility.
     """
 
-    name = "blazepose"
+    name = "blazepose_single"
 
     def __init__(self, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                  static_image_mode: bool = False) -> None:
@@ -177,9 +179,124 @@ class BlazePoseEstimator(PoseEstimator):
 
 
 QUIET_FRAMES = 5  # BlazePose's landmark model starts on the frame after the first detection: a few frames in
+MAX_PEOPLE = 4
+POSE_TASK = "pose_landmarker_full.task"
+# The input normalisation of mediapipe's two pose models, as its legacy graphs feed them (pose_detection_cpu:
+# [-1, 1]; pose_landmark_by_roi_cpu: [0, 1]); the Tasks API reads it from the models' metadata.
+DETECTOR_NORMALISATION, LANDMARKS_NORMALISATION = (127.5, 127.5), (0.0, 255.0)
+
+
+def pose_task_file() -> Path:
+    """MediaPipe Tasks' PoseLandmarker bundle, made once from the two models mediapipe 0.10.14 ships for its
+    legacy solution (pose_detection.tflite, pose_landmark_full.tflite) with the metadata the Tasks API needs,
+    by mediapipe's own metadata writer; cached in <cache>/models. No download: the same weights as
+    BlazePoseEstimator's."""
+    from motionllm.fileio import atomic_path, file_lock
+    from motionllm.motion.samples import cache_dir
+
+    path = cache_dir() / "models" / POSE_TASK
+    if path.is_file():
+        return path
+    try:
+        import mediapipe
+        from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer, model_asset_bundle_utils
+    except ImportError as exc:
+        raise MotionLLMError(f"blazepose needs mediapipe 0.10.14 ({exc}): pip install mediapipe==0.10.14") from None
+    modules = Path(mediapipe.__file__).parent / "modules"
+
+    def with_metadata(model: Path, normalisation: tuple[float, float], outputs: int) -> bytes:
+        writer = metadata_writer.MetadataWriter.create(bytearray(model.read_bytes()))
+        writer.add_general_info(model.name, "mediapipe 0.10.14's model, with input metadata for the Tasks API")
+        writer.add_image_input([normalisation[0]], [normalisation[1]])
+        for k in range(outputs):
+            writer.add_feature_output(name=f"output_{k}")
+        return bytes(writer.populate()[0])
+
+    with file_lock(path.with_suffix(".lock")):
+        if not path.is_file():
+            models = {"pose_detector.tflite": with_metadata(modules / "pose_detection" / "pose_detection.tflite",
+                                                            DETECTOR_NORMALISATION, 2),
+                      "pose_landmarks_detector.tflite": with_metadata(
+                          modules / "pose_landmark" / "pose_landmark_full.tflite", LANDMARKS_NORMALISATION, 5)}
+            with atomic_path(path) as tmp:
+                model_asset_bundle_utils.create_model_asset_bundle(models, str(tmp))
+    return path
+
+
+class MultiPoseEstimator(PoseEstimator):
+    """BlazePose GHUM 3D for up to `max_people` people per image ("blazepose", the default): MediaPipe Tasks'
+    PoseLandmarker in video mode on the models of `pose_task_file` (BlazePoseEstimator's). The person detector
+    runs on every frame while fewer than `max_people` are followed, and each person found is followed from frame
+    to frame by the landmark model. People must be large enough for BlazePose's 224-pixel detector: on a
+    640x480 image, about a third of its height or more (docs/perception.md, "Several people"). Ids across frames
+    are the pose stage's tracker's, as for one person."""
+
+    name = "blazepose"
+
+    def __init__(self, max_people: int = MAX_PEOPLE, min_detection_confidence: float = 0.5,
+                 min_tracking_confidence: float = 0.5, static_image_mode: bool = False) -> None:
+        if not 1 <= int(max_people) <= 16:
+            raise MotionLLMError(f"blazepose: max_people must be in 1..16, got {max_people}")
+        for label, value in (("min_detection_confidence", min_detection_confidence),
+                             ("min_tracking_confidence", min_tracking_confidence)):
+            if not 0.0 <= value <= 1.0:
+                raise MotionLLMError(f"blazepose: {label} must be in [0, 1], got {value}")
+        task = pose_task_file()
+        from mediapipe.tasks.python import BaseOptions
+        from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
+
+        options = PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(task)),
+                                        running_mode=RunningMode.IMAGE if static_image_mode else RunningMode.VIDEO,
+                                        num_poses=int(max_people),
+                                        min_pose_detection_confidence=min_detection_confidence,
+                                        min_pose_presence_confidence=min_tracking_confidence,
+                                        min_tracking_confidence=min_tracking_confidence)
+        self._static = static_image_mode  # every image on its own: no following people between images
+        self._timestamp_ms = 0
+        with native_stderr_silenced():  # TensorFlow Lite's and absl's start-up lines
+            self._landmarker = PoseLandmarker.create_from_options(options)
+            self._run(np.zeros((64, 64, 3), np.uint8))
+        self._quiet_frames = QUIET_FRAMES
+        self.max_people = int(max_people)
+
+    @staticmethod
+    def _image(rgb: np.ndarray):
+        import mediapipe as mp
+
+        return mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+
+    def _run(self, rgb: np.ndarray):
+        if self._static:
+            return self._landmarker.detect(self._image(rgb))
+        self._timestamp_ms += 33  # video mode wants increasing timestamps; the landmarks do not use their spacing
+        return self._landmarker.detect_for_video(self._image(rgb), self._timestamp_ms)
+
+    def _detect(self, rgb: np.ndarray) -> list[Detection]:
+        if self._landmarker is None:
+            raise MotionLLMError("blazepose: the estimator was closed")
+        if self._quiet_frames > 0:
+            self._quiet_frames -= 1
+            with native_stderr_silenced():
+                result = self._run(rgb)
+        else:
+            result = self._run(rgb)
+        height, width = rgb.shape[:2]
+        detections = []
+        for world_landmarks, image_landmarks in zip(result.pose_world_landmarks, result.pose_landmarks):
+            world = np.array([(p.x, p.y, p.z) for p in world_landmarks], dtype=np.float64)
+            image = np.array([(p.x, p.y, p.visibility if p.visibility is not None else 0.0)
+                              for p in image_landmarks], dtype=np.float64)
+            detections.append((world, image[:, :2] * (width, height), image[:, 2]))
+        return detections
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
 
 # Estimators selectable by name (the pose_estimator node's `estimator` parameter, `motionllm pose --estimator`).
-ESTIMATORS: dict[str, type[PoseEstimator]] = {"blazepose": BlazePoseEstimator}
+ESTIMATORS: dict[str, type[PoseEstimator]] = {"blazepose": MultiPoseEstimator, "blazepose_single": BlazePoseEstimator}
 
 
 def estimator_class(spec: str) -> type[PoseEstimator]:
@@ -197,6 +314,12 @@ def estimator_class(spec: str) -> type[PoseEstimator]:
     if not (isinstance(cls, type) and issubclass(cls, PoseEstimator)):
         raise MotionLLMError(f"pose estimator {spec!r} is not a PoseEstimator subclass")
     return cls
+
+
+def accepted_options(spec: str, **candidates: Any) -> dict[str, Any]:
+    """The `candidates` that the estimator named by `spec` takes (a plug-in may take none of ours)."""
+    accepted = inspect.signature(estimator_class(spec)).parameters
+    return {name: value for name, value in candidates.items() if name in accepted}
 
 
 def make_estimator(spec: str = "blazepose", **options: Any) -> PoseEstimator:

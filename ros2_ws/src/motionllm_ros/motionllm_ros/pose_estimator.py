@@ -30,7 +30,9 @@ Publishes (every message's header.stamp is the stamp of the image it came from)
                                      `diagnostics_period` s: frames received/processed/dropped, bad input,
                                      camera-to-skeleton latency and inference time (p50, p95)
 Parameters (read at start-up; track_timeout and max_jump also live: `ros2 param set`)
-  estimator            "blazepose" (default) or "package.module:Class" of a motionllm PoseEstimator
+  estimator            "blazepose" (default: up to max_people per image), "blazepose_single" (MediaPipe's legacy
+                       one-person solution) or "package.module:Class" of a motionllm PoseEstimator
+  max_people           most people per image (default 4); each is tracked with its own id
   image_qos            "reliable" (default) or "best_effort"; the queue is keep-last 1 either way
   min_detection_confidence, min_tracking_confidence   BlazePose thresholds, 0..1 (default 0.5)
   smoothing            One-Euro filter per body (default true); min_cutoff (Hz), beta, d_cutoff (Hz)
@@ -63,7 +65,6 @@ Run: `ros2 run motionllm_ros pose_estimator --ros-args --params-file launch/pose
 """
 from __future__ import annotations
 
-import inspect
 import sys
 import threading
 import time
@@ -82,7 +83,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from motionllm.errors import MotionFormatError, MotionLLMError
 from motionllm.perception import hri
-from motionllm.perception.pose import InvalidLandmarksError, estimator_class, make_estimator
+from motionllm.perception.pose import InvalidLandmarksError, accepted_options, make_estimator
 from motionllm.perception.root import DEFAULT_HFOV_DEG, RootConfig, RootEstimator
 from motionllm.perception.smoothing import BETA, D_CUTOFF_HZ, MIN_CUTOFF_HZ, SkeletonSmoother
 from motionllm.perception.stage import WORLD, PoseStage, TrackedBody
@@ -251,6 +252,7 @@ class PoseEstimatorNode(Node):
         declare("estimator", "blazepose",
                 "Pose estimator: blazepose, or package.module:Class of a motionllm PoseEstimator")
         declare("image_qos", "reliable", "Reliability of the keep-last-1 image subscription: reliable or best_effort")
+        declare("max_people", 4, "Most people found per image (blazepose: MediaPipe's pose landmarker)", (1, 16))
         declare("min_detection_confidence", 0.5, "BlazePose: person detector threshold", (0.0, 1.0))
         declare("min_tracking_confidence", 0.5, "BlazePose: below this the detector runs again", (0.0, 1.0))
         declare("smoothing", True, "One-Euro filter on each body's joints")
@@ -280,11 +282,9 @@ class PoseEstimatorNode(Node):
 
     def _make_estimator(self, spec: str):
         """The estimator, given the options among ours that its constructor takes (a plug-in may take none)."""
-        cls = estimator_class(spec)
-        accepted = inspect.signature(cls).parameters
-        options = {name: self.get_parameter(name).value
-                   for name in ("min_detection_confidence", "min_tracking_confidence") if name in accepted}
-        return make_estimator(spec, **options)
+        value = lambda name: self.get_parameter(name).value  # noqa: E731
+        names = ("max_people", "min_detection_confidence", "min_tracking_confidence")
+        return make_estimator(spec, **accepted_options(spec, **{name: value(name) for name in names}))
 
     # --- newest image in, one at a time -----------------------------------------------------------
 
