@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,16 @@ def test_a_message_a_service_and_an_action_cross_fast_dds(ros_env):
     finally:
         client.close()
         server.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_the_workspace_builds_with_colcon(tmp_path):
+    """ros2_ws/src as a ROS 2 workspace: colcon (from PyPI) builds all four packages in dependency order and the
+    interfaces it built import (scripts/colcon_check.sh; about 30 s, plus colcon's install the first time)."""
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "colcon_check.sh"
+    result = subprocess.run(["bash", str(script), str(tmp_path / "ws")], capture_output=True, text=True, timeout=880)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "colcon check: hri_msgs, tf2_msgs, motionllm_interfaces and motionllm_ros built" in result.stdout
