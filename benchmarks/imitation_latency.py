@@ -40,6 +40,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--mode", choices=("stream", "chunks"), default="stream", help="the retargeter's imitation_mode")
     p.add_argument("--robot", default="g1")
     p.add_argument("--stops", type=int, default=5, help="emergency stops to time (default 5)")
+    p.add_argument("--max-people", type=int, default=4,
+                   help="pose_estimator's max_people (default 4, the perception graph's; 1: the detector only "
+                        "runs when the person is lost, as in `ros up imitation`)")
     return p.parse_args()
 
 
@@ -55,7 +58,8 @@ def main() -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     graph = [sys.executable, "-m", "motionllm.cli", "ros", "up", "perception", "--video", args.video,
              "--param", "camera_source.rate_mode=fixed", "--param", f"camera_source.fps={args.fps:.1f}",
-             "--param", f"camera_source.width={args.width}", "--param", f"camera_source.height={args.height}"]
+             "--param", f"camera_source.width={args.width}", "--param", f"camera_source.height={args.height}",
+             "--param", f"pose_estimator.max_people={args.max_people}"]
     retargeter = [sys.executable, "-m", "motionllm_ros.retargeter", "--ros-args", "--params-file",
                   str(REPO / "launch" / "retargeter.yaml"), "-p", f"robot:={args.robot}", "-p", "imitate:=auto",
                   "-p", f"imitation_mode:={args.mode}"]
