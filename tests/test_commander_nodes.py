@@ -29,6 +29,7 @@ from tf2_msgs.msg import TFMessage  # noqa: E402
 from action_msgs.msg import GoalStatus  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 from motionllm_interfaces.action import CommandMotion as CommandMotionAction  # noqa: E402
+from motionllm_interfaces.msg import CommandStatus  # noqa: E402
 from motionllm_interfaces.srv import CommandMotion  # noqa: E402
 from trajectory_msgs.msg import JointTrajectory  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
@@ -380,7 +381,14 @@ def start_commander(ros_process):
 
 
 COMMANDER_OUTPUTS = {"motion/clip": (Float32MultiArray, CLIP_QOS), "motion/markers": (MarkerArray, RECEIVE_ALL),
-                     "motion/command_status": (String, RECEIVE_ALL), "/diagnostics": (DiagnosticArray, RECEIVE_ALL)}
+                     "motion/command_status": (CommandStatus, RECEIVE_ALL),
+                     "/diagnostics": (DiagnosticArray, RECEIVE_ALL)}
+
+
+def command_statuses(messages: list[CommandStatus]) -> list[dict]:
+    fields = ("command", "source", "accepted", "message", "frames", "seconds", "motion_id")
+    assert all(m.header.stamp.sec > 0 for m in messages)
+    return [{name: getattr(m, name) for name in fields} for m in messages]
 
 
 def command_request(text: str, seconds: float = 0.0, robot: str = "") -> CommandMotion.Request:
@@ -426,10 +434,10 @@ def test_commander_service_generates_motion_and_refuses_what_is_not_a_motion(ros
         assert response.motion_id == ""
     ros_probe.spin_for(0.5)
     assert len(received["motion/clip"]) == 1, "a refused command published a motion"
-    reports = statuses(received["motion/command_status"])
+    reports = command_statuses(received["motion/command_status"])
     assert [r["accepted"] for r in reports] == [True] + [False] * len(refusals)
     assert {r["source"] for r in reports} == {"service"} and reports[0]["frames"] == 60
-    assert reports[0]["motion_id"] == "motion_commander/1" and all("motion_id" not in r for r in reports[1:])
+    assert reports[0]["motion_id"] == "motion_commander/1" and all(r["motion_id"] == "" for r in reports[1:])
     assert spin_until(ros_probe, lambda: status_values(last_status(received["/diagnostics"], "motion_commander"))
                       ["commands"] == "10", 5)
     values = status_values(last_status(received["/diagnostics"], "motion_commander"))
@@ -452,7 +460,7 @@ def test_commander_topic_and_action_with_feedback(ros_process, ros_probe, clip):
     assert spin_until(ros_probe, lambda: received["motion/command_status"], 20), node.output()
     publisher.publish(String(data="what time is it"))
     assert spin_until(ros_probe, lambda: len(received["motion/command_status"]) == 2, 20), node.output()
-    accepted, refused = statuses(received["motion/command_status"])
+    accepted, refused = command_statuses(received["motion/command_status"])
     assert accepted["accepted"] and accepted["source"] == "topic" and accepted["frames"] == 40
     assert not refused["accepted"] and "not a motion command" in refused["message"]
     assert len(received["motion/clip"]) == 1
@@ -494,7 +502,7 @@ def test_commander_topic_and_action_with_feedback(ros_process, ros_probe, clip):
     refused = run_goal("wave with your right hand", seconds=-3.0)
     assert refused.status == GoalStatus.STATUS_ABORTED and "seconds must be in (0, 10]" in refused.result.reason
     ros_probe.spin_for(0.3)
-    reports = statuses(received["motion/command_status"])
+    reports = command_statuses(received["motion/command_status"])
     assert [(r["source"], r["accepted"]) for r in reports[-3:]] == [("action", True), ("action", False),
                                                                     ("action", False)]
     assert reports[-3]["motion_id"] == "motion_commander/2"

@@ -24,8 +24,8 @@ Publishes
   motion/clip            std_msgs/Float32MultiArray  the generated motion, (T, 22, 3) at its fps (docs/ros.md);
                                                      transient-local, as motion_player's: the retargeter's input
   motion/markers         visualization_msgs/MarkerArray  the motion played once at its fps, for RViz
-  motion/command_status  std_msgs/String             JSON per command: {"command", "source", "accepted",
-                                                     "message", "frames", "seconds", "motion_id"}
+  motion/command_status  motionllm_interfaces/msg/CommandStatus  per command: command, source, accepted,
+                                                     message, frames, seconds, motion_id
   /diagnostics           diagnostic_msgs/DiagnosticArray  "motion_commander: commands" every `diagnostics_period` s
 Parameters (read at start-up; similarity_threshold, max_chars, max_words also live: `ros2 param set`)
   robot                 robot profile (default g1; "" for none): commands it may not do are refused before
@@ -49,7 +49,6 @@ Run: `ros2 run motionllm_ros motion_commander`
 """
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -60,6 +59,7 @@ from typing import Callable
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from motionllm_interfaces.action import CommandMotion as CommandMotionAction
+from motionllm_interfaces.msg import CommandStatus
 from motionllm_interfaces.srv import CommandMotion
 from rclpy.action import ActionServer, CancelResponse
 from rclpy.node import Node
@@ -118,7 +118,7 @@ class MotionCommanderNode(Node):
 
         self._clip_pub = self.create_publisher(Float32MultiArray, "motion/clip", CLIP_QOS)
         self._markers_pub = self.create_publisher(MarkerArray, "motion/markers", OUTPUT_QOS)
-        self._status_pub = self.create_publisher(String, STATUS_TOPIC, OUTPUT_QOS)
+        self._status_pub = self.create_publisher(CommandStatus, STATUS_TOPIC, OUTPUT_QOS)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_QOS)
 
         self._lock = threading.Condition()
@@ -319,10 +319,10 @@ class MotionCommanderNode(Node):
             self.get_logger().info(line)
         else:  # rclpy loggers want one severity per call site
             self.get_logger().warning(line)
-        self._status_pub.publish(String(data=json.dumps(
-            {"command": result.text, "source": source, "accepted": result.ok, "message": result.message,
-             "frames": frames, "seconds": round(result.seconds, 3),
-             **({"motion_id": motion_id} if motion_id else {})})))
+        status = CommandStatus(command=result.text, source=source, accepted=result.ok, message=result.message,
+                               frames=frames, seconds=float(result.seconds), motion_id=motion_id)
+        status.header.stamp = self.get_clock().now().to_msg()
+        self._status_pub.publish(status)
 
     def _publish_diagnostics(self) -> None:
         with self._lock:
