@@ -60,10 +60,13 @@ def quiet_libraries() -> None:
 
 
 @contextlib.contextmanager
-def native_stderr_silenced():
+def native_stderr_silenced(enabled: bool = True):
     """Silence what C++ libraries write straight to file descriptor 2 inside the block (MediaPipe's TensorFlow
     Lite and absl start-up lines ignore every logging setting). Python exceptions still propagate; keep the
-    block short, as anything else written to stderr meanwhile is lost."""
+    block short, as anything else written to stderr meanwhile is lost. enabled=False: a block like any other."""
+    if not enabled:
+        yield
+        return
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)

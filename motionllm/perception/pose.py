@@ -158,12 +158,9 @@ class BlazePoseEstimator(PoseEstimator):
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
         if self._pose is None:
             raise MotionLLMError("blazepose: the estimator was closed")
-        if self._quiet_frames > 0:
-            self._quiet_frames -= 1
-            with native_stderr_silenced():
-                results = self._pose.process(rgb)
-        else:
+        with native_stderr_silenced(self._quiet_frames > 0):
             results = self._pose.process(rgb)
+        self._quiet_frames -= 1
         if results.pose_world_landmarks is None or results.pose_landmarks is None:
             return []
         world = np.array([(p.x, p.y, p.z) for p in results.pose_world_landmarks.landmark], dtype=np.float64)
@@ -274,12 +271,9 @@ class MultiPoseEstimator(PoseEstimator):
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
         if self._landmarker is None:
             raise MotionLLMError("blazepose: the estimator was closed")
-        if self._quiet_frames > 0:
-            self._quiet_frames -= 1
-            with native_stderr_silenced():
-                result = self._run(rgb)
-        else:
+        with native_stderr_silenced(self._quiet_frames > 0):
             result = self._run(rgb)
+        self._quiet_frames -= 1
         height, width = rgb.shape[:2]
         detections = []
         for world_landmarks, image_landmarks in zip(result.pose_world_landmarks, result.pose_landmarks):
