@@ -85,3 +85,25 @@ def test_the_camera_pose_maps_camera_points_into_the_floor_frame():
     position, orientation = hri.camera_pose_in_floor(rotation, 1.6)
     via_pose = Rotation.from_quat(orientation).apply(points) + position
     np.testing.assert_allclose(via_pose, camera_to_world(points, rotation, 1.6), atol=1e-9)
+
+
+def test_joint_angles_rebuild_the_pose_through_the_rest_skeleton():
+    from motionllm.motion.formats.bvh import forward_kinematics, rest_offsets
+    from motionllm.motion.skeleton import PARENTS
+
+    joints, _ = action("wave")
+    frame = joints[30].astype(np.float64)
+    angles = hri.joint_angles(frame)
+    assert angles.shape == (63,) and len(hri.JOINT_ANGLE_NAMES) == 63 and np.isfinite(angles).all()
+    assert hri.JOINT_ANGLE_NAMES[:3] == ("left_hip_z", "left_hip_y", "left_hip_x")
+    # forward kinematics of the rest skeleton with these angles (and the pelvis's own rotation) gives the pose
+    from motionllm.motion.formats.bvh import solve_rotations
+
+    offsets = rest_offsets(frame[None])
+    pelvis = Rotation.from_matrix(solve_rotations(frame[None], offsets)[0, 0])
+    rotations = np.concatenate([pelvis.as_quat()[None], Rotation.from_euler("ZYX", angles.reshape(21, 3)).as_quat()])
+    wxyz = np.concatenate([rotations[:, 3:], rotations[:, :3]], axis=1)[None]
+    translations = offsets[None].copy()
+    translations[0, 0] = frame[0]
+    rebuilt = forward_kinematics(list(PARENTS), translations, wxyz)[0]
+    assert np.abs(rebuilt - frame).max() < 1e-6, np.abs(rebuilt - frame).max()

@@ -22,7 +22,7 @@ pytest.importorskip("cv2", reason="OpenCV (opencv-contrib-python) is not install
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from geometry_msgs.msg import PolygonStamped, PoseArray  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import Image  # noqa: E402
+from sensor_msgs.msg import Image, JointState  # noqa: E402
 from hri_msgs.msg import BodyPosture, Gesture, IdsList, Skeleton2D  # noqa: E402
 from tf2_msgs.msg import TFMessage  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
@@ -114,6 +114,7 @@ def test_video_to_skeletons_through_both_nodes(ros_process, probe, video_path):
         "/humans/bodies/b1/skeleton2d": (Skeleton2D, RECEIVE_ALL),
         "/humans/bodies/b1/posture": (BodyPosture, RECEIVE_ALL),
         "/humans/bodies/b1/gesture": (Gesture, RECEIVE_ALL),
+        "/humans/bodies/b1/joint_states": (JointState, RECEIVE_ALL),
         "/tf": (TFMessage, RECEIVE_ALL),
         "/humans/bodies/tracked": (IdsList, RECEIVE_ALL),
         "/humans/bodies/markers": (MarkerArray, RECEIVE_ALL),
@@ -167,6 +168,11 @@ def test_video_to_skeletons_through_both_nodes(ros_process, probe, video_path):
     postures = [m.posture for m in received["/humans/bodies/b1/posture"]]
     assert len(postures) == len(skeletons) and np.mean(np.array(postures) == BodyPosture.STANDING) > 0.8, postures
     assert len(received["/humans/bodies/b1/gesture"]) == len(skeletons)
+    human = received["/humans/bodies/b1/joint_states"]  # the person as a human model's joint angles
+    assert len(human) == len(skeletons) and {m.header.frame_id for m in human} == {"body_b1"}
+    assert len(human[0].name) == 63 and human[0].name[:3] == ["left_hip_z", "left_hip_y", "left_hip_x"]
+    angles = np.array([m.position for m in human])
+    assert np.isfinite(angles).all() and np.abs(angles).max() <= np.pi + 1e-9 and angles.std(axis=0).max() > 0.1
 
     # TF: cam -> cam_floor (the estimated camera), cam_floor -> body_b1 (the pelvis) -> head_b1 ...
     from scipy.spatial.transform import Rotation

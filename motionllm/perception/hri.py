@@ -4,6 +4,7 @@
     posture(joints)                                       # "standing", "sitting", "crouching", "laying", "other"
     gesture(joints)                                       # "left_hand_raised", ..., "other"
     body_frames(joints)                                   # the TF frames of a body: pelvis pose, joint offsets
+    joint_angles(joints)                                  # (63,) a human model's joint state (JOINT_ANGLE_NAMES)
     camera_pose_in_floor(rotation, height)                # the camera in the floor frame of the skeletons
 
 The names are hri_msgs' constants in lower case (BodyPosture.STANDING, Gesture.LEFT_HAND_RAISED). Posture and
@@ -27,6 +28,9 @@ GESTURES = ("other", "hands_on_face", "arms_crossed", "left_hand_raised", "right
             "both_hands_raised", "waving")  # Gesture's values 0..6 (waving needs time: not told from one pose)
 
 J = JOINT_INDEX
+# The human model of /humans/bodies/<id>/joint_states: SMPL-22 as a tree of ball joints, each written as three
+# revolute angles about its parent's axes, Z then Y then X (the BVH writer's order); the pelvis's pose is TF's.
+JOINT_ANGLE_NAMES = tuple(f"{name}_{axis}" for name in JOINT_NAMES[1:] for axis in "zyx")
 
 
 def skeleton2d(keypoints: np.ndarray, confidences: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -114,6 +118,17 @@ def body_frames(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, n
     facing = Rotation.from_rotvec([0.0, np.arctan2(forward[0], forward[2]), 0.0])  # +Z to `forward`, about Y
     offsets = facing.inv().apply(joints - pelvis)
     return pelvis, facing.as_quat(), {name: offsets[i] for i, name in enumerate(JOINT_NAMES) if i}
+
+
+def joint_angles(joints: np.ndarray) -> np.ndarray:
+    """A world-frame skeleton (22, 3) -> (63,) joint angles in radians, in JOINT_ANGLE_NAMES order: the local
+    rotations that put motionllm's rest skeleton (motion.formats.bvh.rest_offsets: T2M's rest directions, this
+    pose's bone lengths) onto the pose (motion.formats.bvh.solve_rotations, as a BVH file of the person holds)."""
+    from motionllm.motion.formats.bvh import rest_offsets, solve_rotations
+
+    joints = np.asarray(joints, dtype=np.float64)[None]
+    local = solve_rotations(joints, rest_offsets(joints))[0]
+    return Rotation.from_matrix(local[1:]).as_euler("ZYX").reshape(-1)
 
 
 def camera_pose_in_floor(rotation: np.ndarray, camera_height: float) -> tuple[np.ndarray, np.ndarray]:

@@ -16,6 +16,10 @@ Publishes (every message's header.stamp is the stamp of the image it came from)
                                      coordinates (x right, y down, 0..1) and confidence; frame_id = the image's
   /humans/bodies/<id>/keypoints2d    geometry_msgs/PolygonStamped  all 33 MediaPipe landmarks in image
                                      pixels: x right, y down, z = confidence in [0, 1] (not depth)
+  /humans/bodies/<id>/joint_states   sensor_msgs/JointState  the person as a human model: each SMPL joint but
+                                     the pelvis a ball joint, three angles <joint>_z, _y, _x (rad; about the
+                                     parent's axes in that order) on the rest skeleton (hri.joint_angles);
+                                     the pelvis is body_<id> on /tf
   /humans/bodies/<id>/posture        hri_msgs/BodyPosture  standing, sitting, crouching, laying or other
                                      (motionllm.perception.hri.posture; world-frame skeletons only)
   /humans/bodies/<id>/gesture        hri_msgs/Gesture  a hand raised, both, hands on face, arms crossed or
@@ -75,7 +79,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point32, PolygonStamped, PoseArray
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import Image, JointState
 from hri_msgs.msg import BodyPosture, Gesture, IdsList, NormalizedPointOfInterest2D, Skeleton2D
 from tf2_msgs.msg import TFMessage
 from std_msgs.msg import Header
@@ -207,7 +211,7 @@ class PoseEstimatorNode(Node):
         self._tracked_pub = self.create_publisher(IdsList, f"{BODIES}/tracked", OUTPUT_DEPTH)
         self._markers_pub = self.create_publisher(MarkerArray, f"{BODIES}/markers", OUTPUT_DEPTH)
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, DIAGNOSTICS_TOPIC, OUTPUT_DEPTH)
-        self._body_pubs: dict[int, tuple] = {}  # track id -> (skeleton3d, keypoints2d, skeleton2d, posture, gesture)
+        self._body_pubs: dict[int, tuple] = {}  # track id -> its publishers (skeleton3d, keypoints2d, ...)
         self._tf_pub = self.create_publisher(TFMessage, TF_TOPIC, TF_QOS) if value("publish_tf") else None
 
         self._lock = threading.Condition()
@@ -366,9 +370,10 @@ class PoseEstimatorNode(Node):
                 self._body_pubs[body.id] = tuple(
                     self.create_publisher(kind, f"{BODIES}/{name}/{topic}", OUTPUT_DEPTH)
                     for kind, topic in ((PoseArray, "skeleton3d"), (PolygonStamped, "keypoints2d"),
-                                        (Skeleton2D, "skeleton2d"), (BodyPosture, "posture"), (Gesture, "gesture")))
+                                        (Skeleton2D, "skeleton2d"), (BodyPosture, "posture"), (Gesture, "gesture"),
+                                        (JointState, "joint_states")))
                 self.get_logger().info(f"new body {name}")
-            skeleton_pub, keypoints_pub, skeleton2d_pub, posture_pub, gesture_pub = self._body_pubs[body.id]
+            skeleton_pub, keypoints_pub, skeleton2d_pub, posture_pub, gesture_pub, joints_pub = self._body_pubs[body.id]
             frame_id = self._frame_id.replace("{id}", name).replace("{camera}", camera)
             skeleton_pub.publish(joints_to_pose_array(body.joints, header.stamp, frame_id))
             keypoints_pub.publish(keypoints_message(body, header))
@@ -377,6 +382,9 @@ class PoseEstimatorNode(Node):
                 posture_pub.publish(BodyPosture(header=header, posture=hri.POSTURES.index(hri.posture(body.joints))))
                 gesture_pub.publish(Gesture(header=header, gesture=hri.GESTURES.index(hri.gesture(body.joints))))
                 transforms += body_transforms(name, body.joints, frame_id)
+                joints_pub.publish(JointState(header=Header(stamp=header.stamp, frame_id=f"body_{name}"),
+                                              name=list(hri.JOINT_ANGLE_NAMES),
+                                              position=hri.joint_angles(body.joints).tolist()))
             markers += skeleton_markers(body.joints, header.stamp, frame_id, ns=name).markers
         self._tracked_pub.publish(tracked_message([body_name(i) for i in self._stage.tracker.active_ids], header))
         if markers:
