@@ -110,7 +110,8 @@ def graph_commands(args: argparse.Namespace) -> dict[str, list[str]]:
         raise MotionLLMError(f"--robot is for the {' and '.join(sorted(ROBOT_GRAPHS))} graphs")
     params_dir = args.params_dir or default_params_dir()
     overrides = parse_overrides(args.param, nodes)
-    if args.graph in CAMERA_GRAPHS and args.camera is None:
+    given = [p.split(":=", 1)[1] for p in overrides.get("camera_source", []) if p.startswith("source:=")]
+    if args.graph in CAMERA_GRAPHS and args.camera is None and not (given and not args.video):
         # the video (--video, else the params file's): checked here, so that a graph never starts around a
         # source that cannot play; a relative default resolves from the repository, not the current folder
         video = Path(args.video).resolve() if args.video else default_video(params_dir)
