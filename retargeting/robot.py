@@ -224,12 +224,18 @@ class Robot:
         q = pin.neutral(self.model)  # the URDF's zero posture: G1 and Talos frames are axis-aligned there
         pin.framesForwardKinematics(self.model, self.data, q)
         rest = np.array([self.data.oMf[self.frame_id(k.frame)].rotation for k in p.keypoints])
+        frames = {k.human: k.frame for k in p.keypoints}
+        separations = tuple(  # sideways: the robot faces +X at the neutral posture, its left is +Y
+            (joint, float(abs(self.data.oMf[self.frame_id(frames[f"left_{joint}"])].translation[1]
+                              - self.data.oMf[self.frame_id(frames[f"right_{joint}"])].translation[1])))
+            for joint in ("knee", "ankle") if f"left_{joint}" in frames and f"right_{joint}" in frames)
         return Proportions(
             body_length=self.chain_length(p.body_scale.robot),
             limb_lengths=tuple(self.chain_length(limb.robot) for limb in p.limbs),
             # the sole is flat in the ankle frame at rest: the ankle is as high as its lowest sole point is deep
             ankle_heights=tuple(float(-foot.points[:, 2].min()) for foot in p.feet),
             rest_rotations=rest,
+            leg_separations=separations,
         )
 
     # --- limits -----------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from motionllm.retargeting import (ProfileError, Retargeter, Robot, RobotMotion,
 from motionllm.retargeting.keypoints import (detect_contacts, pin_during_contact, resample,  # noqa: E402
                                              to_robot_axes)
 from motionllm.retargeting.profile import ContactRule  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 from motionllm.retargeting.safety import check_limits, clamp_trajectory, make_safe  # noqa: E402
 
 FPS = 20.0
@@ -483,3 +485,38 @@ def test_cli_errors_exit_2_and_write_nothing(retarget_cli, tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1 and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.npy", "good.npy"]
+
+
+def test_knees_and_ankles_are_kept_a_robots_stance_apart(g1):
+    """keep_legs_apart: targets closer sideways than STANCE_FRACTION of the robot's own stance are pushed apart
+    symmetrically along the hips' axis; targets wider apart are left alone."""
+    from motionllm.retargeting.keypoints import STANCE_FRACTION, keep_legs_apart
+
+    separations = dict(g1.robot.proportions.leg_separations)
+    assert set(separations) == {"knee", "ankle"} and all(0.1 < s < 0.4 for s in separations.values())
+    names = ["left_knee", "right_knee", "left_ankle", "right_ankle"]
+    scaled = np.zeros((2, 22, 3))
+    scaled[:, JOINT_INDEX["left_hip"]] = [0.0, 0.1, 0.9]  # robot axes: the person faces +X, left is +Y
+    scaled[:, JOINT_INDEX["right_hip"]] = [0.0, -0.1, 0.9]
+    positions = np.zeros((2, 4, 3))
+    positions[0, :, 1] = [0.02, -0.02, 0.01, -0.01]  # frame 0: a narrow gait
+    positions[1, :, 1] = [0.3, -0.3, 0.3, -0.3]  # frame 1: wide
+    before = positions.copy()
+    keep_legs_apart(positions, names, scaled, g1.robot.proportions.leg_separations)
+    assert positions[0, 0, 1] - positions[0, 1, 1] == pytest.approx(STANCE_FRACTION * separations["knee"])
+    assert positions[0, 2, 1] - positions[0, 3, 1] == pytest.approx(STANCE_FRACTION * separations["ankle"])
+    assert positions[0, :, 1].sum() == pytest.approx(0.0)  # symmetric: the legs' middle stays
+    np.testing.assert_array_equal(positions[1], before[1])
+    np.testing.assert_array_equal(positions[..., [0, 2]], before[..., [0, 2]])  # only sideways
+
+
+@pytest.mark.skipif(not (REPO_ROOT / "data" / "real" / "cmu" / "new_joints" / "cmu_test_walking_8.npy").is_file(),
+                    reason="the imported CMU test split is not here (motionllm quickstart imports it)")
+def test_a_narrow_real_walk_does_not_snap_the_ankles(g1):
+    """CMU's walking_8 (held-out test split): the person's knees and feet pass closer than G1's leg hulls may.
+    Before the stance rule the IK turned the ankles at up to 27 rad/s at every step (28 of 186 frames)."""
+    from motionllm.retargeting.quality import fast_joint_frames
+
+    joints = np.load(REPO_ROOT / "data" / "real" / "cmu" / "new_joints" / "cmu_test_walking_8.npy")
+    motion = g1.retarget(joints, 20.0)
+    assert fast_joint_frames(motion).sum() <= 2, np.flatnonzero(fast_joint_frames(motion))
