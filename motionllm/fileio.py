@@ -74,7 +74,8 @@ def check_output_path(path: str | os.PathLike, what: str = "output") -> Path:
     try:  # the one check that tells the truth for root, read-only mounts and ACLs: writing there
         fd, probe = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".probe", dir=folder)
     except OSError as exc:
-        raise MotionLLMError(f"{what} '{path}': cannot write to '{folder}' ({(exc.strerror or str(exc)).lower()})") from None
+        reason = (exc.strerror or str(exc)).lower()
+        raise MotionLLMError(f"{what} '{path}': cannot write to '{folder}' ({reason})") from None
     os.close(fd)
     os.unlink(probe)
     return path
