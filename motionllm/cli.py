@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "motionllm.models.cli",
     "motionllm.models.llm_cli",
     "motionllm.ros_cli",
+    "motionllm.replay.cli",
     "motionllm.quickstart",
 )
 

@@ -199,6 +199,7 @@ FUZZ_COMMANDS = [  # {in}: a malformed file; {out}: an output in a clean folder;
     ["inbetween", "{in}", "{in}", "-o", "{out}.npy", "--model", "{none}"],
     ["generate", "{text}", "-o", "{out}.npy", "--seconds", "{x}", "--model", "{none}"],
     ["corpus", "--validate", "{in}"],
+    ["bag", "from-video", "{in}", "-o", "{out}", "--seconds", "{x}"],
 ]
 ODD_VALUES = ["-1", "0", "nan", "inf", "-inf", "1e308", "-3", "1e-9"]
 ODD_TEXTS = ["", "   ", "fly to the moon", "\x00\x01", "jump " * 300, "what is the capital of France?", "🤖" * 20]
@@ -228,7 +229,7 @@ def test_fuzz_every_file_command_fails_in_one_line_and_leaves_nothing(capsys, tm
         if warned:
             failures.append(f"{' '.join(args)[:160]} -> warned {warned[0].category.__name__}: {warned[0].message}")
         lines = err.strip().splitlines()
-        one_line = len(lines) == 1 and lines[0].startswith(f"motionllm {args[0]}: error: ")
+        one_line = len(lines) == 1 and lines[0].startswith(f"motionllm {args[0]}") and ": error: " in lines[0]
         if args[:2] == ["corpus", "--validate"] and code == 1 and not err and "0/1 clips pass" in out:
             one_line = True  # a validator's verdict, not an error: the clip failed its checks, the report says which
         if code in (0, None) or not one_line or "Traceback" in out + err or any(out_dir.iterdir()):
