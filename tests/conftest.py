@@ -49,6 +49,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def video_path(shared_data) -> Path:
+    """The shared real video (Pose2Sim's single-person demo, camera 1, 100 frames at 60 fps, a woman far
+    behind); skips the test when it is absent."""
+    path = shared_data / "video" / "pose2sim_single_cam01.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing from the shared data")
+    return path
+
+
 # --- ROS environment -------------------------------------------------------------------------------
 
 def claim_domain_id(pid: int) -> tuple[int, IO]:

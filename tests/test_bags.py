@@ -7,16 +7,7 @@ import pytest
 
 from motionllm import cli
 
-VIDEO = "video/pose2sim_single_cam01.mp4"
 START = 1_700_000_000.0
-
-
-@pytest.fixture(scope="module")
-def video(shared_data):
-    path = shared_data / VIDEO
-    if not path.is_file():
-        pytest.skip(f"{path} is missing from the shared data")
-    return path
 
 
 def read_bag(path):
@@ -30,12 +21,12 @@ def read_bag(path):
     return counts, messages
 
 
-def test_a_video_becomes_a_camera_bag_at_its_own_timing(video, tmp_path, capsys):
+def test_a_video_becomes_a_camera_bag_at_its_own_timing(video_path, tmp_path, capsys):
     from motionllm.perception.root import focal_length
     from motionllm.perception.sources import VideoFileSource
 
     out = tmp_path / "camera_bag"
-    assert cli.main(["bag", "from-video", str(video), "-o", str(out), "--width", "360", "--seconds", "0.5",
+    assert cli.main(["bag", "from-video", str(video_path), "-o", str(out), "--width", "360", "--seconds", "0.5",
                      "--start-time", str(START), "--json"]) == 0
     assert '"frames": 30' in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["camera_bag.mcap", "metadata.yaml"]
@@ -45,7 +36,7 @@ def test_a_video_becomes_a_camera_bag_at_its_own_timing(video, tmp_path, capsys)
     images = [m for topic, _, _, m in messages if topic == "/camera/image_raw"]
     stamps = np.array([m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in images])
     assert stamps[0] == int(START * 1e9) and np.allclose(np.diff(stamps), 1e9 / 60, atol=1)  # the video: 60 fps
-    with VideoFileSource(video, fps=None, width=360) as source:
+    with VideoFileSource(video_path, fps=None, width=360) as source:
         first, _ = next(iter(source))
     image = images[0]
     assert (image.encoding, image.width, image.height, image.step) == ("rgb8", 360, 640, 1080)
@@ -67,10 +58,10 @@ def test_a_video_becomes_a_camera_bag_at_its_own_timing(video, tmp_path, capsys)
     ("exists", "already exists"), ("no folder", "does not exist"), ("not a video", "cannot open as a video"),
     ("missing video", "missing.mp4"), ("bad seconds", "--seconds must be positive"), ("bad width", "--width"),
 ])
-def test_bad_bag_requests_fail_in_one_line_and_leave_nothing(video, tmp_path, capsys, case, message):
+def test_bad_bag_requests_fail_in_one_line_and_leave_nothing(video_path, tmp_path, capsys, case, message):
     (tmp_path / "exists").mkdir()
     (tmp_path / "image.mp4").write_bytes(b"\x00" * 2048)
-    source, out, extra = str(video), tmp_path / "bag", []
+    source, out, extra = str(video_path), tmp_path / "bag", []
     if case == "exists":
         out = tmp_path / "exists"
     elif case == "no folder":

@@ -17,7 +17,6 @@ from motionllm.errors import MotionFormatError
 from motionllm.perception.behavior import (MAX_QUESTION_SECONDS, BehaviorDescriber, BehaviorError, PersonWindow,
                                            describe_frames, same_caption)
 
-VIDEO = "video/pose2sim_single_cam01.mp4"
 
 
 class ScriptedCaptioner:
@@ -191,13 +190,6 @@ def test_questions_are_about_the_last_seconds_of_the_most_recent_person():
 
 
 # --- the pipeline over the real video ----------------------------------------------------------------------
-
-@pytest.fixture
-def video_path(shared_data):
-    path = shared_data / VIDEO
-    if not path.is_file():
-        pytest.skip(f"{path} is missing from the shared data")
-    return path
 
 
 def test_describe_frames_over_the_real_video(video_path):

@@ -34,7 +34,6 @@ from ros_helpers import collect, spin_until, start, stamp_ns  # noqa: E402
 CAMERA = "motionllm_ros.camera_source"
 POSE = "motionllm_ros.pose_estimator"
 DESCRIBER = "motionllm_ros.behavior_describer"
-VIDEO = "video/pose2sim_single_cam01.mp4"
 TESTS_DIR = Path(__file__).resolve().parent
 RECEIVE_ALL = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE)
 PLUGIN_ENV = {"PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])}
@@ -49,13 +48,6 @@ class CountingCaptioner:
     def ask(self, joints, question):
         return f"{len(joints)} frames: {question}"
 
-
-@pytest.fixture
-def video_path(shared_data) -> Path:
-    path = shared_data / VIDEO
-    if not path.is_file():
-        pytest.skip(f"{path} is missing from the shared data")
-    return path
 
 
 @pytest.fixture

@@ -254,7 +254,7 @@ def test_the_entry_point_prints_one_line_with_no_library_noise(tmp_path):
     assert result.stderr.count("\n") == 1 and "not a motion command" in result.stderr, result.stderr
 
 
-def test_pose_on_a_real_video_prints_no_tensorflow_lite_or_absl_lines(tmp_path, shared_data):
+def test_pose_on_a_real_video_prints_no_tensorflow_lite_or_absl_lines(tmp_path, video_path):
     """MediaPipe's C++ start-up lines ("Created TensorFlow Lite XNNPACK delegate", absl's "All log messages
     before absl::InitializeLog()", the feedback manager's) go straight to the terminal unless silenced."""
     import subprocess
@@ -262,12 +262,9 @@ def test_pose_on_a_real_video_prints_no_tensorflow_lite_or_absl_lines(tmp_path, 
 
     import cv2
 
-    video = shared_data / "video" / "pose2sim_single_cam01.mp4"
-    if not video.is_file():
-        pytest.skip(f"{video} is missing from the shared data")
     frames = tmp_path / "frames"
     frames.mkdir()
-    capture = cv2.VideoCapture(str(video))
+    capture = cv2.VideoCapture(str(video_path))
     for k in range(8):
         ok, image = capture.read()
         assert ok

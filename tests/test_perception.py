@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,18 +39,10 @@ from motionllm.perception.sources import (  # noqa: E402
 from motionllm.perception.stage import PoseStage  # noqa: E402
 from motionllm.perception.tracking import Tracker  # noqa: E402
 
-VIDEO = "video/pose2sim_single_cam01.mp4"
 VIDEO_FRAMES, VIDEO_FPS = 100, 60.0
 WIDTH = 360  # the video at 360x640: BlazePose's input is 256x256 anyway
 FEMURS = (JOINT_INDEX["left_knee"], JOINT_INDEX["right_knee"])  # bone_lengths index = the child joint
 
-
-@pytest.fixture(scope="module")
-def video_path(shared_data) -> Path:
-    path = shared_data / VIDEO
-    if not path.is_file():
-        pytest.skip(f"{path} is missing from the shared data")
-    return path
 
 
 @pytest.fixture(scope="module")

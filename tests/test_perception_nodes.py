@@ -36,7 +36,6 @@ from ros_helpers import collect, spin_until, stamp_ns, start  # noqa: E402
 
 CAMERA = "motionllm_ros.camera_source"
 POSE = "motionllm_ros.pose_estimator"
-VIDEO = "video/pose2sim_single_cam01.mp4"
 VIDEO_FRAMES = 100
 TESTS_DIR = Path(__file__).resolve().parent
 FEMURS = (JOINT_INDEX["left_knee"], JOINT_INDEX["right_knee"])
@@ -67,13 +66,6 @@ class BrightnessEstimator(PoseEstimator):
             return [(self.world, keypoints, np.full(33, 0.9))]
         return []
 
-
-@pytest.fixture
-def video_path(shared_data) -> Path:
-    path = shared_data / VIDEO
-    if not path.is_file():
-        pytest.skip(f"{path} is missing from the shared data")
-    return path
 
 
 @pytest.fixture
