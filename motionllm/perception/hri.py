@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from motionllm.motion.canonical import leg_length
 from motionllm.motion.formats.mediapipe_landmarks import LANDMARK_INDEX
 from motionllm.motion.skeleton import JOINT_INDEX, JOINT_NAMES, facing_directions
 
@@ -50,12 +51,6 @@ def skeleton2d(keypoints: np.ndarray, confidences: np.ndarray, width: int, heigh
     return out.astype(np.float32)
 
 
-def _leg_length(joints: np.ndarray) -> float:
-    legs = [np.linalg.norm(joints[J[f"{s}_hip"]] - joints[J[f"{s}_knee"]])
-            + np.linalg.norm(joints[J[f"{s}_knee"]] - joints[J[f"{s}_ankle"]]) for s in ("left", "right")]
-    return float(np.mean(legs))
-
-
 def posture(joints: np.ndarray) -> str:
     """One world-frame skeleton (22, 3), Y up, feet on the floor -> a BodyPosture name.
 
@@ -64,7 +59,7 @@ def posture(joints: np.ndarray) -> str:
     trunk leans 30-55 degrees); crouching: the pelvis within 0.45 leg lengths of the ankle; sitting: the thighs
     within 35 degrees of horizontal and the trunk within 40 degrees of vertical."""
     joints = np.asarray(joints, dtype=np.float64)
-    leg = _leg_length(joints)
+    leg = leg_length(joints[None])
     if not np.isfinite(leg) or leg < 1e-3:
         return "other"
     trunk = joints[J["neck"]] - joints[J["pelvis"]]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType, SetParametersResult
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -28,18 +28,15 @@ class Parameters:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.live: dict[str, Callable[[object], None]] = {}
-        self.checks: dict[str, Callable[[object], str | None]] = {}
         self.doubles: set[str] = set()
         self._declaring = False  # rclpy runs the set callbacks on declaration too: nothing to apply or log then
         node.add_pre_set_parameters_callback(self._as_declared)
-        node.add_on_set_parameters_callback(self._validate)
         node.add_post_set_parameters_callback(self._apply)
 
     def declare(self, name: str, default, text: str, bounds: tuple | None = None,
-                live: Callable[[object], None] | None = None, check: Callable[[object], str | None] | None = None,
-                **descriptor) -> object:
+                live: Callable[[object], None] | None = None, **descriptor) -> object:
         """Declare `name` with `default`'s type and return its value (the override, if one was given).
-        bounds: (low, high) for a number; check: value -> the reason it is refused, or None."""
+        bounds: (low, high) for a number."""
         kind = KINDS[type(default)]
         if bounds is not None and kind == ParameterType.PARAMETER_DOUBLE:
             descriptor["floating_point_range"] = [FloatingPointRange(from_value=float(bounds[0]),
@@ -51,20 +48,13 @@ class Parameters:
             self._override_as_double(name)
         if live is not None:
             self.live[name] = live
-        if check is not None:
-            self.checks[name] = check
         self._declaring = True
         try:
             self.node.declare_parameter(name, default, ParameterDescriptor(
                 type=kind, description=text, read_only=live is None, **descriptor))
         finally:
             self._declaring = False
-        value = self.node.get_parameter(name).value
-        if check is not None and (reason := check(value)):
-            from motionllm.errors import MotionLLMError
-
-            raise MotionLLMError(reason)
-        return value
+        return self.node.get_parameter(name).value
 
     def _override_as_double(self, name: str) -> None:
         # rclpy keeps the command line's values in _parameter_overrides (it has no public accessor): `rate:=2`
@@ -77,14 +67,6 @@ class Parameters:
     def _as_declared(self, parameters: list[Parameter]) -> list[Parameter]:
         return [Parameter(p.name, Parameter.Type.DOUBLE, float(p.value))
                 if p.name in self.doubles and p.type_ == Parameter.Type.INTEGER else p for p in parameters]
-
-    def _validate(self, parameters: list[Parameter]) -> SetParametersResult:
-        for parameter in parameters:
-            check = self.checks.get(parameter.name)
-            reason = check(parameter.value) if check is not None else None
-            if reason:
-                return SetParametersResult(successful=False, reason=reason)
-        return SetParametersResult(successful=True)
 
     def _apply(self, parameters: list[Parameter]) -> None:
         if self._declaring:
